@@ -1,0 +1,415 @@
+"""The `gradcheck` console script.
+
+Contract (DESIGN.md): `--json` prints only JSON on stdout, logs go to stderr; exit 0 on success,
+2 on bad input with a one-line reason on stderr; batch modes read JSON Lines from a file or `-`
+and write one JSON object per input line, in input order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class BadInput(Exception):
+    """Turned into exit code 2 and one line on stderr."""
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _runtime(progress: bool = False):
+    from bot.runtime import Runtime
+
+    return Runtime(progress=_progress_bar("Building index") if progress else None)
+
+
+def _progress_bar(label: str):
+    def wrap(chunks) -> Iterator:
+        from rich.progress import Progress
+
+        chunks = list(chunks)
+        with Progress(console=_stderr_console(), transient=False) as bar:
+            task = bar.add_task(label, total=len(chunks))
+            for item in chunks:
+                yield item
+                bar.advance(task)
+
+    return wrap
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def read_jsonl(source: str) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line number, object or None, error or None) for each non-blank line."""
+    try:
+        handle = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise BadInput(f"cannot read {source}: {exc.strerror}") from exc
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, None, f"line {number}: not valid JSON ({exc.msg})"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, f"line {number}: expected a JSON object"
+                continue
+            yield number, obj, None
+
+
+# --- kb ------------------------------------------------------------------------------------------
+
+
+def cmd_kb_validate(args) -> int:
+    from knowledge.loader import QUESTIONS_DIR, load_knowledge
+
+    kb = load_knowledge(Path(args.dir) if args.dir else QUESTIONS_DIR)
+    if args.json:
+        _print_json({"entries": len(kb.entries), "problems": [p.to_json() for p in kb.problems]})
+    elif kb.problems:
+        for problem in kb.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(kb.problems)} problem(s) in {len(kb.entries)} valid entries.", file=sys.stderr)
+    else:
+        summary = kb.summary()
+        console = _console()
+        console.print(f"[bold green]{len(kb.entries)} entries[/], no problems. "
+                      f"{len(kb.demos)} demos.")
+        console.print("By difficulty: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(summary["difficulty"].items())))
+        console.print("By topic: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(summary["topics"].items())))
+    return EXIT_BAD_INPUT if kb.problems else EXIT_OK
+
+
+# --- index ---------------------------------------------------------------------------------------
+
+
+def cmd_index_build(args) -> int:
+    rt = _runtime(progress=True)
+    index = rt.rebuild_index()
+    meta = index.meta
+    if args.json:
+        from dataclasses import asdict
+
+        _print_json(asdict(meta) | {"path": str(rt.settings.index_dir)})
+    else:
+        print(f"Index built: {meta.rows} rows, {meta.kind}, model {meta.model}, "
+              f"{meta.build_seconds:.1f}s -> {rt.settings.index_dir}")
+    return EXIT_OK
+
+
+# --- grade / ask ---------------------------------------------------------------------------------
+
+
+def cmd_grade(args) -> int:
+    from bot.errors import UserError
+    from bot.render import render_grade
+
+    rt = _runtime()
+    if args.batch:
+        return _grade_batch(rt, args)
+    if args.question_id is None or args.answer is None:
+        raise BadInput("give a question id and an answer, or --batch FILE")
+    answer = sys.stdin.read() if args.answer == "-" else args.answer
+    try:
+        rt.grader.check_item(args.question_id, answer)
+    except UserError as exc:
+        raise BadInput(str(exc)) from exc
+    result = rt.grader.grade(args.question_id, answer, hints_used=args.hints)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        render_grade(_console(), rt.kb.entries[args.question_id], result)
+    return EXIT_OK
+
+
+def _grade_batch(rt, args) -> int:
+    from bot.errors import UserError
+
+    lines = list(read_jsonl(args.batch))
+    good: list[tuple[int, str, str]] = []
+    errors: dict[int, str] = {}
+    for number, obj, error in lines:
+        if error is None:
+            qid, answer = obj.get("question_id"), obj.get("answer")
+            if not isinstance(qid, str) or not isinstance(answer, str):
+                error = f"line {number}: needs string fields question_id and answer"
+            else:
+                try:
+                    rt.grader.check_item(qid, answer)
+                    good.append((number, qid, answer))
+                except UserError as exc:
+                    error = f"line {number}: {exc}"
+        if error:
+            errors[number] = error
+            print(error, file=sys.stderr)
+    results = {}
+    for start in range(0, len(good), 64):
+        chunk = good[start : start + 64]
+        graded = rt.grader.grade_many([(q, a, 0) for _, q, a in chunk])
+        results.update({n: r for (n, _, _), r in zip(chunk, graded, strict=True)})
+    for number, _, _ in lines:
+        if number in errors:
+            _print_json({"line": number, "error": errors[number]})
+        else:
+            _print_json(results[number].to_json())
+    return EXIT_BAD_INPUT if errors else EXIT_OK
+
+
+def cmd_ask(args) -> int:
+    from bot.render import render_ask
+
+    rt = _runtime()
+    if args.batch:
+        lines = list(read_jsonl(args.batch))
+        queries = [(n, obj.get("query")) for n, obj, err in lines if err is None]
+        valid = [(n, q) for n, q in queries if isinstance(q, str) and q.strip()]
+        answers = dict(zip([n for n, _ in valid],
+                           rt.retriever.ask_many([q for _, q in valid], k=args.k), strict=True))
+        failed = False
+        for number, _, error in lines:
+            if number in answers:
+                _print_json(answers[number].to_json())
+            else:
+                failed = True
+                message = error or f"line {number}: needs a non-empty string field query"
+                print(message, file=sys.stderr)
+                _print_json({"line": number, "error": message})
+        return EXIT_BAD_INPUT if failed else EXIT_OK
+    text = " ".join(args.text or []).strip()
+    if not text:
+        raise BadInput("the question is empty: ask something, e.g. gradcheck ask 'why clip gradients'")
+    if args.context and args.context not in rt.kb.entries:
+        from bot.errors import UnknownQuestion
+
+        raise BadInput(str(UnknownQuestion(args.context, list(rt.kb.entries))))
+    result = rt.retriever.ask(text, k=args.k, context_id=args.context)
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        render_ask(_console(), result)
+    return EXIT_OK
+
+
+# --- demos ---------------------------------------------------------------------------------------
+
+
+def cmd_demo_list(args) -> int:
+    from knowledge.loader import load_demos
+
+    demos, _ = load_demos()
+    if args.json:
+        _print_json([{"name": d.name, "title": d.title, "question_ids": d.question_ids}
+                     for d in demos.values()])
+    else:
+        for d in demos.values():
+            print(f"{d.name:24} {d.title}  ({', '.join(d.question_ids)})")
+    return EXIT_OK
+
+
+def cmd_demo_run(args) -> int:
+    from bot.demos import UnknownDemo, run_demo
+    from bot.settings import get_settings
+
+    out = Path(args.out) if args.out else get_settings().demo_dir / args.name
+    try:
+        run = run_demo(args.name, out, timeout=args.timeout)
+    except UnknownDemo as exc:
+        raise BadInput(str(exc)) from exc
+    if args.json:
+        _print_json(run.to_json())
+    else:
+        sys.stdout.write(run.output)
+        if run.stderr.strip():
+            sys.stderr.write(run.stderr)
+        print(f"\n[{run.name}] {'passed' if run.ok else 'FAILED'} in {run.seconds:.1f}s; "
+              f"plots: {', '.join(map(str, run.plots)) or 'none'}")
+    return EXIT_OK if run.ok else EXIT_FAIL
+
+
+# --- eval / bench --------------------------------------------------------------------------------
+
+
+def cmd_eval(args) -> int:
+    from bot import evaluation
+
+    try:
+        if args.kind == "asag":
+            report = evaluation.eval_asag(args.file, baseline=args.baseline, runtime_factory=_runtime)
+        elif args.kind == "grading":
+            report = evaluation.eval_grading(args.file, baseline=args.baseline,
+                                             runtime_factory=_runtime, calibrate=args.calibrate,
+                                             save=args.save)
+        else:
+            report = evaluation.eval_retrieval(args.file, baseline=args.baseline,
+                                               runtime_factory=_runtime)
+    except evaluation.EvalInputError as exc:
+        raise BadInput(str(exc)) from exc
+    if args.json:
+        _print_json(report)
+    else:
+        print(evaluation.format_report(args.kind, report))
+    return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    from bot.bench import format_bench, run_bench
+
+    report = run_bench(burst=args.burst, repeats=args.repeats)
+    if args.json:
+        _print_json(report)
+    else:
+        print(format_bench(report))
+    return EXIT_OK
+
+
+# --- front ends ----------------------------------------------------------------------------------
+
+
+def cmd_chat(args) -> int:
+    from bot.terminal import run_terminal
+
+    return run_terminal(user=args.user)
+
+
+def cmd_discord(args) -> int:
+    from bot.discord_app import run_discord
+
+    return run_discord()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradcheck", description="Practise ML interview questions.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    chat = sub.add_parser("chat", help="the terminal tutor (no token, no server)")
+    chat.add_argument("--user", default=None, help="whose progress to use (default: your login name)")
+    chat.set_defaults(func=cmd_chat)
+    sub.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)").set_defaults(func=cmd_discord)
+
+    kb = sub.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
+    validate = kb.add_parser("validate", help="validate every knowledge file")
+    validate.add_argument("--json", action="store_true")
+    validate.add_argument("--dir", help=argparse.SUPPRESS)  # another questions folder (tests, drafts)
+    validate.set_defaults(func=cmd_kb_validate)
+
+    idx = sub.add_parser("index", help="the FAISS index").add_subparsers(dest="index_command", required=True)
+    build = idx.add_parser("build", help="(re)build the index")
+    build.add_argument("--json", action="store_true")
+    build.set_defaults(func=cmd_index_build)
+
+    grade = sub.add_parser("grade", help="grade an answer: gradcheck grade ID ANSWER")
+    grade.add_argument("question_id", nargs="?")
+    grade.add_argument("answer", nargs="?", help="the answer text, or - to read it from stdin")
+    grade.add_argument("--batch", metavar="FILE", help="JSON Lines {question_id, answer}; - for stdin")
+    grade.add_argument("--hints", type=int, default=0, help=argparse.SUPPRESS)
+    grade.add_argument("--json", action="store_true")
+    grade.set_defaults(func=cmd_grade)
+
+    ask = sub.add_parser("ask", help="answer a follow-up question from the knowledge base")
+    ask.add_argument("text", nargs="*")
+    ask.add_argument("--batch", metavar="FILE", help="JSON Lines {query}; - for stdin")
+    ask.add_argument("--k", type=int, default=3, help="how many results (default 3)")
+    ask.add_argument("--context", metavar="ID", help="favour this question (as during a quiz)")
+    ask.add_argument("--json", action="store_true")
+    ask.set_defaults(func=cmd_ask)
+
+    demo = sub.add_parser("demo", help="the NumPy demos").add_subparsers(dest="demo_command", required=True)
+    dlist = demo.add_parser("list", help="list the demos")
+    dlist.add_argument("--json", action="store_true")
+    dlist.set_defaults(func=cmd_demo_list)
+    drun = demo.add_parser("run", help="run a demo")
+    drun.add_argument("name")
+    drun.add_argument("--out", help="where plots go (default: the data dir)")
+    drun.add_argument("--timeout", type=float, default=60.0)
+    drun.add_argument("--json", action="store_true")
+    drun.set_defaults(func=cmd_demo_run)
+
+    ev = sub.add_parser("eval", help="measure quality").add_subparsers(dest="kind", required=True)
+    for kind, baselines, what in (
+        ("grading", ["tfidf"], "labelled JSONL {question_id, answer, label}"),
+        ("retrieval", ["tfidf", "bm25"], "JSONL {query, question_id}"),
+        ("asag", ["tfidf"], "the Mohler 2011 CSV"),
+    ):
+        p = ev.add_parser(kind, help=f"quality on {what}")
+        p.add_argument("file")
+        p.add_argument("--baseline", choices=baselines)
+        p.add_argument("--json", action="store_true")
+        if kind == "grading":
+            p.add_argument("--calibrate", action="store_true",
+                           help="fit the verdict model with cross-validation by question; report held-out figures")
+            p.add_argument("--save", metavar="PATH", help="with --calibrate: write the model fitted on all of FILE")
+        p.set_defaults(func=cmd_eval, calibrate=False, save=None)
+
+    bench = sub.add_parser("bench", help="speed and memory figures")
+    bench.add_argument("--burst", type=int, default=50)
+    bench.add_argument("--repeats", type=int, default=40)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # Quiet the model-loading chatter unless asked: stdout must stay clean for --json.
+    if not args.verbose:
+        for noisy in ("sentence_transformers", "transformers", "httpx", "faiss"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        return args.func(args)
+    except BadInput as exc:
+        print(f"gradcheck: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        from knowledge.loader import KnowledgeError
+
+        if isinstance(exc, KnowledgeError):
+            print(f"gradcheck: the knowledge base is invalid ({exc}); run gradcheck kb validate",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        logging.getLogger("gradcheck").debug("unexpected error", exc_info=True)
+        print(f"gradcheck: unexpected error: {type(exc).__name__}: {exc} (rerun with -v for details)",
+              file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Answers follow-up questions from the curated knowledge (pure logic over the index).
+
+A query is matched against every indexed row (prompts, reference answers and their sentences, key
+points, misconceptions); rows vote for their question with a role weight, the best row per question
+counting fully and the second best adding a little (`SECOND_WEIGHT`). The answer is composed from the
+best entry: the reference sentences closest to the query, in their original order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from bot.results import AskResult, SearchHit
+from index.store import VectorIndex
+from index.text import split_sentences
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import DIFFICULTY_NAMES
+
+# Misconception rows match questions that state the misconception, which still points at the
+# right entry, but a little less surely than the entry's own claims.
+ROLE_WEIGHTS = {
+    "prompt": 1.0,
+    "reference": 0.95,
+    "reference_sentence": 0.95,
+    "key_point": 0.97,
+    "misconception": 0.9,
+}
+SECOND_WEIGHT = 0.25
+CONFIDENT_AT = 0.50  # best combined score below this: say so and offer the closest topics
+CONTEXT_BOOST = 0.06  # favour the question that is open in a quiz
+SEARCH_DEPTH = 120
+
+
+class Retriever:
+    def __init__(self, kb: KnowledgeBase, index: VectorIndex, encode: Callable[[list[str]], np.ndarray]):
+        self.kb = kb
+        self.index = index
+        self.encode = encode
+
+    def rank(self, query_vecs: np.ndarray, context_id: str | None = None) -> list[list[tuple[str, float]]]:
+        """Per query, (question id, score) best first."""
+        scores, ids = self.index.search(query_vecs, SEARCH_DEPTH)
+        ranked = []
+        for row_scores, row_ids in zip(scores, ids, strict=True):
+            per_q: dict[str, list[float]] = {}
+            for s, i in zip(row_scores, row_ids, strict=True):
+                if i < 0:
+                    continue
+                row = self.index.rows[i]
+                per_q.setdefault(row.question_id, []).append(float(s) * ROLE_WEIGHTS[row.role])
+            combined = {}
+            for qid, vals in per_q.items():
+                vals.sort(reverse=True)
+                second = vals[1] if len(vals) > 1 else 0.0
+                combined[qid] = vals[0] + SECOND_WEIGHT * max(0.0, second - vals[0] + 0.1)
+                if qid == context_id:
+                    combined[qid] += CONTEXT_BOOST
+            ranked.append(sorted(combined.items(), key=lambda kv: -kv[1]))
+        return ranked
+
+    def ask(self, query: str, k: int = 3, context_id: str | None = None) -> AskResult:
+        return self.ask_many([query], k=k, context_id=context_id)[0]
+
+    def ask_many(self, queries: list[str], k: int = 3, context_id: str | None = None) -> list[AskResult]:
+        vecs = self.encode([q.strip() for q in queries])  # one encode for the whole batch
+        results = []
+        for query, qvec, ranking in zip(queries, vecs, self.rank(vecs, context_id), strict=True):
+            hits = [SearchHit(qid, score, self.kb.entries[qid].prompt) for qid, score in ranking[:k]]
+            confident = bool(hits) and hits[0].score >= CONFIDENT_AT
+            answer = self.compose(qvec, hits, confident)
+            results.append(AskResult(query=query, answer=answer, confident=confident, results=hits))
+        return results
+
+    def relevant_sentences(self, question_id: str, qvec: np.ndarray, n: int = 3) -> list[str]:
+        """The reference sentences that address the query, kept in the answer's own order."""
+        rows = self.index.rows_of(question_id, "reference_sentence")
+        if not rows:
+            return split_sentences(self.kb.entries[question_id].reference_answer)[:n]
+        sims = self.index.vectors[rows] @ qvec  # (S,)
+        keep = sorted(np.argsort(-sims)[:n])
+        # The first sentence states the claim; keep it so the excerpt reads as an answer.
+        if 0 not in keep:
+            keep = [0] + keep[: n - 1]
+        return [self.index.rows[rows[i]].text for i in keep]
+
+    def compose(self, qvec: np.ndarray, hits: list[SearchHit], confident: bool) -> str:
+        if not hits:
+            return "The knowledge base is empty."
+        if not confident:
+            topics = "; ".join(f"{h.question_id} ({h.prompt})" for h in hits)
+            return (
+                "I'm not sure the curated notes cover that. The closest topics I have are: "
+                f"{topics}. Ask about one of them, or rephrase your question."
+            )
+        best = self.kb.entries[hits[0].question_id]
+        lines = [
+            f"From {best.id} [{DIFFICULTY_NAMES[best.difficulty.value]}]: {best.prompt}",
+            " ".join(self.relevant_sentences(best.id, qvec)),
+        ]
+        if best.demos:
+            lines.append("Demo: " + ", ".join(f"gradcheck demo run {d}" for d in best.demos))
+        related = next((f for f in best.follow_ups if f in self.kb.entries), None)
+        if related:
+            lines.append(f"Try next: {related} - {self.kb.entries[related].prompt}")
+        lines.append(f"Source: {best.book_url}")
+        return "\n".join(lines)

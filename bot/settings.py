@@ -1,0 +1,59 @@
+"""All settings in one typed place (pydantic-settings, env prefix GRADCHECK_).
+
+Works with no settings at all: data lives in the per-user data dir, SQLite is the database and
+the bundled MiniLM is the model. The Discord token is read only from the environment or a secret file.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GRADCHECK_", env_file=".env", extra="ignore", secrets_dir=None
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("gradcheck", appauthor=False)))
+    database_url: str | None = None  # default: SQLite file in data_dir
+    model: str = BUNDLED_MODEL  # or any sentence-transformers name / path
+    index_kind: str = "flat"  # "flat" (exact) or "hnsw" (approximate, recall checked against exact)
+
+    discord_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "GRADCHECK_DISCORD_TOKEN")
+    )
+    dev_guild: int | None = None
+    demo_base_url: str | None = None
+    discord_api_base: str | None = None
+    discord_gateway: str | None = None
+    shard_ids: str | None = None  # e.g. "0,1"
+    shard_count: int | None = None
+
+    # Grading is tuned for answers of a few sentences; longer input is graded on a bounded prefix.
+    max_answer_chars: int = 4000
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.data_dir / "demos"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'gradcheck.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

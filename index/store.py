@@ -1,0 +1,215 @@
+"""The FAISS index over everything worth matching, saved with the metadata that proves it is fresh.
+
+Cosine rule, stated once: every vector is L2-normalised, so the inner product in an `IndexFlatIP`
+is the cosine similarity. The approximate kind (HNSW) sits behind the same interface and its
+recall is checked against the exact index (`recall_against_exact`).
+
+Rows: for each entry its prompt, its reference answer, each reference-answer sentence, each key
+point and each misconception claim, each row mapped back to (question id, role, position, text).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.text import split_sentences
+from knowledge.loader import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 2
+ROLES = ("prompt", "reference", "reference_sentence", "key_point", "misconception")
+
+
+@dataclass(frozen=True)
+class Row:
+    question_id: str
+    role: str
+    position: int  # index within its role for that entry (key point number, sentence number, ...)
+    text: str
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    format_version: int
+    model: str
+    dimension: int
+    kind: str
+    knowledge_hash: str
+    rows: int
+    built_at: float
+    build_seconds: float
+
+
+def rows_for(kb: KnowledgeBase) -> list[Row]:
+    rows: list[Row] = []
+    for entry in kb.entries.values():
+        rows.append(Row(entry.id, "prompt", 0, entry.prompt))
+        rows.append(Row(entry.id, "reference", 0, entry.reference_answer))
+        for i, sentence in enumerate(split_sentences(entry.reference_answer)):
+            rows.append(Row(entry.id, "reference_sentence", i, sentence))
+        for i, point in enumerate(entry.key_points):
+            rows.append(Row(entry.id, "key_point", i, point))
+        for i, wrong in enumerate(entry.misconceptions):
+            rows.append(Row(entry.id, "misconception", i, wrong.claim))
+    return rows
+
+
+def _make_index(kind: str, dimension: int) -> faiss.Index:
+    if kind == "flat":
+        return faiss.IndexFlatIP(dimension)
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = 128
+        return index
+    raise ValueError(f"unknown index kind {kind!r} (use 'flat' or 'hnsw')")
+
+
+class VectorIndex:
+    """load / build / search / save / count over rows with their vectors."""
+
+    def __init__(self, index: faiss.Index, rows: list[Row], vectors: np.ndarray, meta: IndexMeta):
+        self.index = index
+        self.rows = rows
+        self.vectors = vectors  # (N, D) float32, unit length; kept for grading lookups
+        self.meta = meta
+        self._by_key: dict[tuple[str, str], list[int]] = {}
+        for i, row in enumerate(rows):
+            self._by_key.setdefault((row.question_id, row.role), []).append(i)
+
+    @classmethod
+    def build(
+        cls,
+        kb: KnowledgeBase,
+        encode: Callable[[list[str]], np.ndarray],
+        model: str,
+        kind: str = "flat",
+        progress: Callable[[Iterator], Iterator] | None = None,
+        chunk: int = 64,
+    ) -> VectorIndex:
+        started = time.perf_counter()
+        rows = rows_for(kb)
+        texts = [row.text for row in rows]
+        chunks = range(0, len(texts), chunk)
+        parts = [encode(texts[i : i + chunk]) for i in (progress(chunks) if progress else chunks)]
+        vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)  # (N, D)
+        index = _make_index(kind, vectors.shape[1])
+        index.add(vectors)
+        meta = IndexMeta(
+            format_version=FORMAT_VERSION,
+            model=model,
+            dimension=int(vectors.shape[1]),
+            kind=kind,
+            knowledge_hash=kb.content_hash,
+            rows=len(rows),
+            built_at=time.time(),
+            build_seconds=round(time.perf_counter() - started, 3),
+        )
+        return cls(index, rows, vectors, meta)
+
+    def count(self) -> int:
+        return int(self.index.ntotal)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, row ids) per query; scores are cosine similarities."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        return self.index.search(queries, min(k, self.count()))
+
+    def rows_of(self, question_id: str, role: str) -> list[int]:
+        return self._by_key.get((question_id, role), [])
+
+    def vectors_of(self, question_id: str, role: str) -> np.ndarray:
+        return self.vectors[self.rows_of(question_id, role)]
+
+    # --- persistence -------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        """Write index, vectors, rows and metadata; each file lands atomically via os.replace."""
+        directory.mkdir(parents=True, exist_ok=True)
+        _atomic_write(directory / "vectors.npy", lambda p: np.save(p, self.vectors))
+        _atomic_write(directory / "index.faiss", lambda p: faiss.write_index(self.index, str(p)))
+        rows = [asdict(r) for r in self.rows]
+        _atomic_write(directory / "rows.json", lambda p: p.write_text(json.dumps(rows)))
+        # Metadata last: an index without matching metadata is treated as stale and rebuilt.
+        meta = json.dumps(asdict(self.meta), indent=2)
+        _atomic_write(directory / "meta.json", lambda p: p.write_text(meta))
+
+    @classmethod
+    def load(cls, directory: Path) -> VectorIndex:
+        meta = IndexMeta(**json.loads((directory / "meta.json").read_text()))
+        rows = [Row(**r) for r in json.loads((directory / "rows.json").read_text())]
+        vectors = np.load(directory / "vectors.npy")
+        index = faiss.read_index(str(directory / "index.faiss"))
+        if index.ntotal != len(rows) or vectors.shape != (len(rows), meta.dimension):
+            raise ValueError("index files disagree with each other")
+        return cls(index, rows, vectors, meta)
+
+    def stale_reason(self, kb: KnowledgeBase, model: str, kind: str) -> str | None:
+        """Why this index must not be used for this knowledge base and model (None: fresh)."""
+        if self.meta.format_version != FORMAT_VERSION:
+            return f"index format {self.meta.format_version} != {FORMAT_VERSION}"
+        if self.meta.model != model:
+            return f"built with model {self.meta.model!r}, settings ask for {model!r}"
+        if self.meta.kind != kind:
+            return f"index kind {self.meta.kind!r} != {kind!r}"
+        if self.meta.knowledge_hash != kb.content_hash:
+            return "knowledge files changed since the index was built"
+        return None
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        # np.save appends .npy to names without it; keep the suffix so it writes where we expect.
+        if path.suffix == ".npy":
+            tmp_path = tmp_path.with_suffix(".npy")
+            os.replace(tmp, tmp_path)
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def recall_against_exact(approx: VectorIndex, exact: VectorIndex, queries: np.ndarray, k: int) -> float:
+    """Fraction of the exact top-k row ids that the approximate index also returns."""
+    _, exact_ids = exact.search(queries, k)
+    _, approx_ids = approx.search(queries, k)
+    hits = sum(len(set(a) & set(e)) for a, e in zip(approx_ids, exact_ids, strict=True))
+    return hits / exact_ids.size
+
+
+def load_or_build(
+    kb: KnowledgeBase,
+    directory: Path,
+    encode: Callable[[list[str]], np.ndarray],
+    model: str,
+    kind: str = "flat",
+    progress: Callable[[Iterator], Iterator] | None = None,
+    force: bool = False,
+) -> VectorIndex:
+    """The saved index when it is fresh for this knowledge and model; otherwise rebuild and save."""
+    if not force and (directory / "meta.json").exists():
+        try:
+            index = VectorIndex.load(directory)
+            reason = index.stale_reason(kb, model, kind)
+            if reason is None:
+                return index
+            log.info("rebuilding the index: %s", reason)
+        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+            log.warning("rebuilding the index: saved copy unreadable (%s)", exc)
+    index = VectorIndex.build(kb, encode, model, kind, progress=progress)
+    index.save(directory)
+    return index

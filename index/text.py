@@ -1,0 +1,43 @@
+"""Text handling shared by indexing and grading: sentence splitting and light normalisation."""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[A-Za-z0-9])|\n+")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_CODE_HINT = re.compile(r"(np\.|=|\bdef\b|\breturn\b|\(\s*\)|\[:|\bfor\b.*\bin\b)")
+
+
+def split_sentences(text: str, max_words: int = 40) -> list[str]:
+    """Split into sentences (and bullet lines); very long sentences are cut at clause breaks.
+
+    Decimal points ("0.5") do not split because a split needs whitespace after the stop.
+    """
+    pieces: list[str] = []
+    for raw in _SENTENCE_END.split(text.strip()):
+        sentence = _BULLET.sub("", raw).strip()
+        if not sentence:
+            continue
+        words = sentence.split()
+        if len(words) <= max_words:
+            pieces.append(sentence)
+            continue
+        # Long run-on sentences: split at commas into chunks of at most max_words.
+        chunk: list[str] = []
+        for clause in re.split(r"(?<=,)\s+", sentence):
+            if chunk and len(" ".join(chunk).split()) + len(clause.split()) > max_words:
+                pieces.append(" ".join(chunk))
+                chunk = []
+            chunk.append(clause)
+        if chunk:
+            pieces.append(" ".join(chunk))
+    return pieces
+
+
+def looks_like_code(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if "```" in text:
+        return True
+    code_lines = sum(1 for line in lines if _CODE_HINT.search(line))
+    return len(lines) >= 2 and code_lines / len(lines) >= 0.5

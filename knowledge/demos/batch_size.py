@@ -1,0 +1,124 @@
+"""Batch size: full-batch GD vs SGD vs mini-batch, gradient noise ~ 1/B, and the linear scaling rule.
+
+Answers 8.3.50, 8.3.58.1, 8.3.58.2, 8.3.58.3. On one linear-regression problem it trains with
+B = N (gradient descent), B = 1 (SGD) and B = 32 (mini-batch) for the same number of passes over the
+data; measures the variance of the mini-batch gradient around the full gradient for B = 1..256
+(it falls as 1/B); and checks the linear scaling rule: batch kB with learning rate k*lr reaches the
+same loss as batch B with lr after 1/k as many steps (for modest k).
+
+Usage: python knowledge/demos/batch_size.py [--out DIR]
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from _common import check, parse_args, save_plot  # noqa: E402
+
+TITLE = "Batch size: GD vs SGD vs mini-batch, gradient noise and the linear scaling rule"
+QUESTION_IDS = ["8.3.50", "8.3.58.1", "8.3.58.2", "8.3.58.3"]
+
+rng = np.random.default_rng(0)
+N, D = 1024, 10
+X = rng.normal(size=(N, D))  # (N, D)
+W_TRUE = rng.normal(size=D)  # (D,)
+Y = X @ W_TRUE + 0.5 * rng.normal(size=N)  # (N,)
+
+
+def loss(w):
+    return 0.5 * np.mean((X @ w - Y) ** 2)
+
+
+def grad(w, idx):
+    Xb, yb = X[idx], Y[idx]  # (B, D), (B,)
+    return Xb.T @ (Xb @ w - yb) / len(idx)  # (D,)
+
+
+def train_passes(batch, lr, passes, seed=1):
+    """Epoch-style training (shuffle, then walk through batches); loss after every pass."""
+    r = np.random.default_rng(seed)
+    w = np.zeros(D)
+    losses = [loss(w)]
+    for _ in range(passes):
+        perm = r.permutation(N)
+        for start in range(0, N, batch):
+            w -= lr * grad(w, perm[start:start + batch])
+        losses.append(loss(w))
+    return np.array(losses), N // batch
+
+
+def gradient_noise(batch, w, trials=3000, seed=2):
+    """Mean squared distance of the mini-batch gradient from the full gradient (i.i.d. draws)."""
+    r = np.random.default_rng(seed)
+    full = grad(w, np.arange(N))  # (D,)
+    dev = [np.sum((grad(w, r.integers(0, N, batch)) - full) ** 2) for _ in range(trials)]
+    return float(np.mean(dev))
+
+
+def run_steps(batch, lr, steps, seed=3):
+    r = np.random.default_rng(seed)
+    w = np.zeros(D)
+    for _ in range(steps):
+        w -= lr * grad(w, r.integers(0, N, batch))
+    return loss(w)
+
+
+def main():
+    args = parse_args("batch_size", __doc__)
+    passes = 10
+    runs = {"GD (B=N)": (N, 0.3), "mini-batch (B=32)": (32, 0.05), "SGD (B=1)": (1, 0.005)}
+    curves = {}
+    print(f"linear regression, N={N}, D={D}; optimum loss {loss(np.linalg.lstsq(X, Y)[0]):.4f}")
+    for name, (b, lr) in runs.items():
+        curves[name], steps = train_passes(b, lr, passes)
+        print(f"  {name:18s} lr={lr:<6} {steps:5d} steps/pass  loss after 1 pass "
+              f"{curves[name][1]:.4f}, after {passes} passes {curves[name][-1]:.4f}")
+
+    w_probe = np.zeros(D)
+    sizes = np.array([1, 2, 4, 8, 16, 32, 64, 128, 256])
+    noise = np.array([gradient_noise(b, w_probe) for b in sizes])
+    slope = np.polyfit(np.log(sizes), np.log(noise), 1)[0]
+    print("gradient noise E||g_B - g||^2: " + ", ".join(f"B={b}: {v:.3g}" for b, v in
+                                                        zip(sizes, noise)))
+    print(f"  log-log slope {slope:.3f} (theory -1: variance of a mean of B i.i.d. terms)")
+
+    base_b, base_lr, base_steps = 8, 0.004, 256
+    base = np.mean([run_steps(base_b, base_lr, base_steps, seed=s) for s in range(5)])
+    print(f"linear scaling rule: B={base_b}, lr={base_lr}, {base_steps} steps -> loss {base:.4f}")
+    scaled = {}
+    for k in [2, 4, 8, 128]:
+        scaled[k] = np.mean([run_steps(k * base_b, k * base_lr, base_steps // k, seed=s)
+                             for s in range(5)])
+        print(f"  k={k:3d}: B={k * base_b:4d}, lr={k * base_lr:.3f}, {base_steps // k:3d} steps"
+              f" -> loss {scaled[k]:.4f} (ratio {scaled[k] / base:.3f})")
+    print("  (k=128 breaks the rule: lr*curvature is no longer small, one big step != many small)")
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, c in curves.items():
+        ax1.plot(np.arange(passes + 1), c, marker="o", ms=3, label=name)
+    ax1.axhline(loss(np.linalg.lstsq(X, Y)[0]), color="gray", ls=":", label="optimum")
+    ax1.set(yscale="log", xlabel="passes over the data (epochs)", ylabel="training loss (MSE/2)",
+            title="Same data budget: small batches make more updates")
+    ax1.legend()
+    ax2.loglog(sizes, noise, "o-", label=f"measured (slope {slope:.2f})")
+    ax2.loglog(sizes, noise[0] / sizes, "k--", label="1/B reference")
+    ax2.set(xlabel="batch size B", ylabel="E||g_B - g_full||^2",
+            title="Mini-batch gradient noise falls as 1/B")
+    ax2.legend()
+    fig.suptitle(TITLE)
+    save_plot(fig, args.out, "batch_size.png")
+
+    check(curves["SGD (B=1)"][1] < curves["GD (B=N)"][1],
+          "after one pass SGD (B=1) has lower loss than full-batch GD (one step)")
+    check(curves["GD (B=N)"][-1] > curves["mini-batch (B=32)"][-1],
+          "after 10 passes mini-batch beats full-batch GD per pass over the data")
+    check(abs(slope + 1) < 0.1, f"gradient noise slope {slope:.3f} is -1 +- 0.1 on log-log")
+    check(all(abs(scaled[k] / base - 1) < 0.15 for k in [2, 4, 8]),
+          "linear scaling rule: loss with (kB, k*lr, steps/k) within 15% of base for k=2,4,8")
+    check(abs(scaled[128] / base - 1) > 3 * max(abs(scaled[k] / base - 1) for k in [2, 4, 8]),
+          "the rule breaks down for large k=128 (deviation well beyond the modest-k cases)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The shape of one curated knowledge entry, validated by pydantic.
+
+Every rule a content author could break lives here, so the loader can report all problems at once.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+# Stable ids: 8.3.<n> (41-70), 8.3.<n>.<k> sub-questions, 8.3.x.<slug> outside the book.
+ID_PATTERN = re.compile(r"^8\.3\.(?:(4[1-9]|5\d|6\d|70)(?:\.([1-9]))?|x\.[a-z0-9][a-z0-9-]*)$")
+
+CHAPTER_URL = "https://huyenchip.com/ml-interviews-book/contents/8.3-training-neural-networks.html"
+
+
+class Difficulty(StrEnum):
+    E = "E"
+    M = "M"
+    H = "H"
+
+
+DIFFICULTY_NAMES = {"E": "easy", "M": "medium", "H": "hard"}
+
+
+class Topic(StrEnum):
+    optimization = "optimization"
+    regularization = "regularization"
+    initialization = "initialization"
+    activations = "activations"
+    normalization = "normalization"
+    architecture = "architecture"
+    training_dynamics = "training-dynamics"
+    distributed = "distributed"
+    compression = "compression"
+    privacy = "privacy"
+    numpy_implementation = "numpy-implementation"
+
+
+class Misconception(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    claim: str = Field(min_length=10)
+    correction: str = Field(min_length=10)
+
+
+class Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=3)
+    url: HttpUrl
+
+
+def _word_count(text: str) -> int:
+    return len(text.split())
+
+
+class Entry(BaseModel):
+    """One question with everything needed to ask, grade and explain it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    parent: str | None = None
+    prompt: str = Field(min_length=10)
+    difficulty: Difficulty
+    topics: list[Topic] = Field(min_length=1, max_length=4)
+    reference_answer: str
+    key_points: list[str] = Field(min_length=3, max_length=6)
+    misconceptions: list[Misconception] = Field(min_length=1, max_length=3)
+    hints: list[str] = Field(min_length=2, max_length=3)
+    follow_ups: list[str] = Field(default_factory=list)
+    demos: list[str] = Field(default_factory=list)
+    sources: list[Source] = Field(min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str) -> str:
+        if not ID_PATTERN.match(value):
+            raise ValueError("must look like 8.3.<41-70>, 8.3.<n>.<k> or 8.3.x.<slug>")
+        return value
+
+    @field_validator("reference_answer")
+    @classmethod
+    def _answer_length(cls, value: str) -> str:
+        words = _word_count(value)
+        if not 80 <= words <= 250:
+            raise ValueError(f"must be 80-250 words, has {words}")
+        return value.strip()
+
+    @field_validator("key_points", "hints")
+    @classmethod
+    def _non_empty_items(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if len(item.strip()) < 10:
+                raise ValueError(f"item too short to be useful: {item!r}")
+        return [item.strip() for item in value]
+
+    @model_validator(mode="after")
+    def _parent_matches_id(self) -> Entry:
+        match = ID_PATTERN.match(self.id)
+        is_sub = bool(match and match.group(2))
+        if is_sub:
+            expected = self.id.rsplit(".", 1)[0]
+            if self.parent != expected:
+                raise ValueError(f"parent must be {expected!r} for a sub-question")
+        elif self.parent is not None:
+            raise ValueError("only sub-questions (8.3.<n>.<k>) have a parent")
+        return self
+
+    @property
+    def is_book_question(self) -> bool:
+        return not self.id.startswith("8.3.x.")
+
+    @property
+    def book_url(self) -> str:
+        return CHAPTER_URL
+
+    @property
+    def topic_names(self) -> list[str]:
+        return [t.value for t in self.topics]
+
+
+class QuestionFile(BaseModel):
+    """A YAML file: an optional group title (for questions with sub-questions) and its entries."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    group: str | None = None
+    entries: list[dict] = Field(min_length=1)
