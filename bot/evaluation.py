@@ -198,11 +198,11 @@ def eval_retrieval(path: str, baseline: str | None, runtime_factory: Callable) -
         rankings = [[ids[i] for i in np.argsort(-s)] for s in scores]
         return retrieval_metrics(rankings, targets) | {"method": baseline}
     vecs = rt.embedder.encode(queries)
-    rankings = [[qid for qid, _ in ranked] for ranked in rt.retriever.rank(vecs)]
+    rankings = [[qid for qid, _, _ in ranked] for ranked in rt.retriever.rank(vecs, queries)]
     misses = [(q, t, r[0]) for q, t, r in zip(queries, targets, rankings, strict=True) if r[0] != t]
     for q, t, got in misses:
         print(f"miss: {q!r} -> {got} (wanted {t})", file=sys.stderr)
-    return retrieval_metrics(rankings, targets) | {"method": "MiniLM + FAISS, role-weighted votes"}
+    return retrieval_metrics(rankings, targets) | {"method": "MiniLM + FAISS role-weighted votes, plus BM25"}
 
 
 # --- Mohler 2011 -------------------------------------------------------------------------------

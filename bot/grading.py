@@ -245,7 +245,7 @@ class Grader:
 
     def _token_idf(self, corpus: list[str]) -> dict[int, float]:
         tokenizer = self.embedder.tokenizer
-        docs = [set(ids) for ids in tokenizer(corpus, add_special_tokens=False)["input_ids"]]
+        docs = [set(ids) for ids in tokenizer(corpus, add_special_tokens=False, verbose=False)["input_ids"]]
         df = Counter(t for d in docs for t in d)
         n = len(docs)
         self._idf_default = math.log(n + 1)

@@ -2,7 +2,9 @@
 
 A query is matched against every indexed row (prompts, reference answers and their sentences, key
 points, misconceptions); rows vote for their question with a role weight, the best row per question
-counting fully and the second best adding a little (`SECOND_WEIGHT`). The answer is composed from the
+counting fully and the second best adding a little (`SECOND_WEIGHT`). A BM25 score over each
+entry's whole text, scaled to the query's best, is added with weight `LEXICAL_WEIGHT`: exact terms
+("Adagrad", "XOR", "warmup") are where a small embedding model is weakest. The answer is composed from the
 best entry: the reference sentences closest to the query, in their original order.
 """
 
@@ -12,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bot.lexical import BM25
 from bot.results import AskResult, SearchHit
 from index.store import VectorIndex
 from index.text import split_sentences
@@ -22,15 +25,19 @@ from knowledge.schema import DIFFICULTY_NAMES
 # right entry, but a little less surely than the entry's own claims.
 ROLE_WEIGHTS = {
     "prompt": 1.0,
+    "alias": 1.0,
     "reference": 0.95,
     "reference_sentence": 0.95,
     "key_point": 0.97,
     "misconception": 0.9,
 }
 SECOND_WEIGHT = 0.25
-CONFIDENT_AT = 0.50  # best combined score below this: say so and offer the closest topics
+# Confidence uses the semantic part alone: one shared word must not make an off-topic query look
+# answerable. Below this, say so and offer the closest topics.
+CONFIDENT_AT = 0.45
 CONTEXT_BOOST = 0.06  # favour the question that is open in a quiz
 SEARCH_DEPTH = 120
+LEXICAL_WEIGHT = 0.2  # chosen on knowledge/data/retrieval_dev.jsonl among 0-0.3
 
 
 class Retriever:
@@ -38,12 +45,18 @@ class Retriever:
         self.kb = kb
         self.index = index
         self.encode = encode
+        self._ids = list(kb.entries)
+        self._bm25 = BM25([
+            " ".join([e.prompt, e.reference_answer, *e.key_points, *(m.claim for m in e.misconceptions), *e.hints])
+            for e in kb.entries.values()
+        ])
 
-    def rank(self, query_vecs: np.ndarray, context_id: str | None = None) -> list[list[tuple[str, float]]]:
-        """Per query, (question id, score) best first."""
+    def rank(self, query_vecs: np.ndarray, queries: list[str],
+             context_id: str | None = None) -> list[list[tuple[str, float, float]]]:
+        """Per query, (question id, score, semantic part of the score) best first."""
         scores, ids = self.index.search(query_vecs, SEARCH_DEPTH)
         ranked = []
-        for row_scores, row_ids in zip(scores, ids, strict=True):
+        for query, row_scores, row_ids in zip(queries, scores, ids, strict=True):
             per_q: dict[str, list[float]] = {}
             for s, i in zip(row_scores, row_ids, strict=True):
                 if i < 0:
@@ -57,7 +70,14 @@ class Retriever:
                 combined[qid] = vals[0] + SECOND_WEIGHT * max(0.0, second - vals[0] + 0.1)
                 if qid == context_id:
                     combined[qid] += CONTEXT_BOOST
-            ranked.append(sorted(combined.items(), key=lambda kv: -kv[1]))
+            semantic = dict(combined)
+            lexical = self._bm25.scores(query)
+            top = lexical.max()
+            if top > 0:
+                for qid, value in zip(self._ids, lexical / top, strict=True):
+                    combined[qid] = combined.get(qid, 0.0) + LEXICAL_WEIGHT * float(value)
+            ranked.append(sorted(((q, s, semantic.get(q, 0.0)) for q, s in combined.items()),
+                                 key=lambda t: -t[1]))
         return ranked
 
     def ask(self, query: str, k: int = 3, context_id: str | None = None) -> AskResult:
@@ -66,9 +86,9 @@ class Retriever:
     def ask_many(self, queries: list[str], k: int = 3, context_id: str | None = None) -> list[AskResult]:
         vecs = self.encode([q.strip() for q in queries])  # one encode for the whole batch
         results = []
-        for query, qvec, ranking in zip(queries, vecs, self.rank(vecs, context_id), strict=True):
-            hits = [SearchHit(qid, score, self.kb.entries[qid].prompt) for qid, score in ranking[:k]]
-            confident = bool(hits) and hits[0].score >= CONFIDENT_AT
+        for query, qvec, ranking in zip(queries, vecs, self.rank(vecs, queries, context_id), strict=True):
+            hits = [SearchHit(qid, score, self.kb.entries[qid].prompt) for qid, score, _ in ranking[:k]]
+            confident = bool(ranking) and ranking[0][2] >= CONFIDENT_AT
             answer = self.compose(qvec, hits, confident)
             results.append(AskResult(query=query, answer=answer, confident=confident, results=hits))
         return results

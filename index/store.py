@@ -4,7 +4,7 @@ Cosine rule, stated once: every vector is L2-normalised, so the inner product in
 is the cosine similarity. The approximate kind (HNSW) sits behind the same interface and its
 recall is checked against the exact index (`recall_against_exact`).
 
-Rows: for each entry its prompt, its reference answer, each reference-answer sentence, each key
+Rows: for each entry its prompt and aliases, its reference answer, each reference-answer sentence, each key
 point and each misconception claim, each row mapped back to (question id, role, position, text).
 """
 
@@ -28,7 +28,7 @@ from knowledge.loader import KnowledgeBase
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
-ROLES = ("prompt", "reference", "reference_sentence", "key_point", "misconception")
+ROLES = ("prompt", "alias", "reference", "reference_sentence", "key_point", "misconception")
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,10 @@ def rows_for(kb: KnowledgeBase) -> list[Row]:
     rows: list[Row] = []
     for entry in kb.entries.values():
         rows.append(Row(entry.id, "prompt", 0, entry.prompt))
+        for i, alias in enumerate(entry.aliases):
+            rows.append(Row(entry.id, "alias", i, alias))
         rows.append(Row(entry.id, "reference", 0, entry.reference_answer))
-        for i, sentence in enumerate(split_sentences(entry.reference_answer)):
+        for i, sentence in enumerate(split_sentences(entry.reference_answer, max_words=1000)):
             rows.append(Row(entry.id, "reference_sentence", i, sentence))
         for i, point in enumerate(entry.key_points):
             rows.append(Row(entry.id, "key_point", i, point))

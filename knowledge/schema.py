@@ -65,6 +65,8 @@ class Entry(BaseModel):
     id: str
     parent: str | None = None
     prompt: str = Field(min_length=10)
+    # Other ways a learner might ask this (colloquial, different vocabulary); indexed for follow-ups.
+    aliases: list[str] = Field(default_factory=list, max_length=8)
     difficulty: Difficulty
     topics: list[Topic] = Field(min_length=1, max_length=4)
     reference_answer: str

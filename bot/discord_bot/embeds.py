@@ -3,16 +3,18 @@ that the tutor core does not already report."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
 import discord
 
 from bot.demos import DemoRun
-from bot.discord_bot.logic import clip
+from bot.discord_bot.logic import clip, plural
 from bot.progress import DueReview, LeaderboardRow, TopicMastery, UserStats
 from bot.render import score_bar
-from bot.results import AskResult, GradeResult
+from bot.results import AskResult
+from bot.tutor import Feedback
 from knowledge.loader import DemoInfo, KnowledgeBase
 from knowledge.schema import CHAPTER_URL, DIFFICULTY_NAMES, Entry
 
@@ -77,18 +79,19 @@ def demo_line(demos: Sequence[str], base_url: str | None) -> str | None:
 
 
 def graded_embed(
-    entry: Entry,
-    result: GradeResult,
+    feedback: Feedback,
     *,
     who: str | None = None,
     demos: Sequence[str] = (),
     demo_base_url: str | None = None,
 ) -> discord.Embed:
+    entry, result = feedback.entry, feedback.result
     mark, word, colour = VERDICT[result.verdict]
     bar = f"`{score_bar(result.score)}` **{result.score:.0%}**"
+    advice = "" if feedback.advice == result.feedback else f"\n\n{feedback.advice}"
     embed = discord.Embed(
         title=f"{mark} {word} · {entry.id}",
-        description=clip(f"{bar}\n\n{result.feedback}", DESCRIPTION),
+        description=clip(f"{bar}\n\n{result.feedback}{advice}", DESCRIPTION),
         colour=colour,
     )
     if who:
@@ -104,8 +107,14 @@ def graded_embed(
             for m in result.misconceptions
         ]
         embed.add_field(name="Misconceptions", value=_lines(wrong), inline=False)
-    if result.notes:
-        embed.add_field(name="Notes", value=_lines([clip(n, 200) for n in result.notes]))
+    if feedback.newly_mastered:
+        embed.add_field(name="Newly mastered",
+                        value=_lines([f"⭐ {clip(k, 200)}" for k in feedback.newly_mastered]))
+    notes = list(result.notes)
+    if feedback.save_error:
+        notes.append(f"Not saved: {feedback.save_error}")
+    if notes:
+        embed.add_field(name="Notes", value=_lines([clip(n, 300) for n in notes]), inline=False)
     line = demo_line(demos, demo_base_url)
     if line:
         embed.add_field(name="Demo", value=line, inline=False)
@@ -124,11 +133,15 @@ def reference_embed(entry: Entry) -> discord.Embed:
     )
 
 
+_CLI_DEMO = re.compile(r"gradcheck demo run (\w+)")
+
+
 def ask_embed(result: AskResult, kb: KnowledgeBase) -> discord.Embed:
     best = kb.get(result.results[0].question_id) if result.results else None
+    answer = _CLI_DEMO.sub(r"`/demo \1`", result.answer)  # the retriever speaks terminal
     embed = discord.Embed(
         title="Here is what the notes say" if result.confident else "I'm not sure",
-        description=clip(result.answer, DESCRIPTION),
+        description=clip(answer, DESCRIPTION),
         colour=discord.Colour.blurple() if result.confident else discord.Colour.light_grey(),
     )
     if best is not None and result.confident:
@@ -179,7 +192,9 @@ def stats_embed(stats: UserStats, weakest: Sequence[TopicMastery], who: str) -> 
     embed.add_field(
         name="Questions", value=f"{stats.questions_attempted} of {stats.questions_total} tried"
     )
-    embed.add_field(name="Streak", value=f"{stats.current_streak} days (best {stats.best_streak})")
+    embed.add_field(
+        name="Streak", value=f"{plural(stats.current_streak, 'day')} (best {stats.best_streak})"
+    )
     embed.add_field(name="Due for review", value=str(stats.due_count))
     if weakest:
         embed.add_field(name="Weakest topics", value=_lines([str(t) for t in weakest]), inline=False)
@@ -214,7 +229,7 @@ def leaderboard_embed(
         if not rows:
             return "No answers yet."
         return _lines(
-            [f"{i}. <@{r.user_id}> · {r.points:.1f} points ({r.attempts} answers)"
+            [f"{i}. <@{r.user_id}> · {r.points:.1f} points ({plural(r.attempts, 'answer')})"
              for i, r in enumerate(rows, start=1)]
         )
 
@@ -232,7 +247,7 @@ def topics_embed(kb: KnowledgeBase, mastery: Sequence[TopicMastery] = ()) -> dis
     for topic in kb.topics():
         mine = by_topic.get(topic)
         extra = f" · {mine.mastered}/{mine.total} key points mastered" if mine else ""
-        lines.append(f"**{topic}**: {counts[topic]} questions{extra}")
+        lines.append(f"**{topic}**: {plural(counts[topic], 'question')}{extra}")
     return discord.Embed(
         title="Topics",
         description=_lines(lines, DESCRIPTION),

@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.errors import UserError
 
@@ -111,57 +111,7 @@ def modal_values(components: Sequence[Mapping]) -> dict[str, str]:
     return values
 
 
-# --- choosing questions -------------------------------------------------------------------------
-
-
-class _EntryLike(Protocol):
-    topic_names: list[str]
-
-    @property
-    def difficulty(self) -> object: ...
-
-
-def _difficulty(entry: _EntryLike) -> str:
-    value = getattr(entry.difficulty, "value", entry.difficulty)
-    return str(value)
-
-
-def pick_question(
-    entries: Mapping[str, _EntryLike],
-    *,
-    topic: str | None = None,
-    difficulty: str | None = None,
-    due: Sequence[str] = (),
-    seen: Iterable[str] = (),
-    exclude: Iterable[str] = (),
-    rng: random.Random | None = None,
-) -> str:
-    """The next question: the most overdue review that fits, else one never seen, else any.
-
-    Raises UserError when no question matches the topic and difficulty.
-    """
-    rng = rng or random.Random()
-    fits = [
-        qid
-        for qid, entry in entries.items()
-        if (topic is None or topic in entry.topic_names)
-        and (difficulty is None or _difficulty(entry) == difficulty)
-    ]
-    if not fits:
-        wanted = " ".join(x for x in (difficulty and DIFFICULTY_WORDS.get(difficulty), topic) if x)
-        raise UserError(f"No {wanted} questions yet: try another topic or difficulty.")
-    skip = set(exclude)
-    pool = [q for q in fits if q not in skip] or fits  # only one fits: asking it again is fine
-    fitting = set(pool)
-    for qid in due:
-        if qid in fitting:
-            return qid
-    seen_set = set(seen)
-    fresh = [q for q in pool if q not in seen_set]
-    return rng.choice(sorted(fresh or pool))
-
-
-DIFFICULTY_WORDS = {"E": "easy", "M": "medium", "H": "hard"}
+# --- related questions ---------------------------------------------------------------------------
 
 
 def related_questions(
@@ -222,6 +172,9 @@ class RecentQuestions:
     def get(self, user_id: int) -> str | None:
         return self._data.get(user_id)
 
+    def forget(self, user_id: int) -> None:
+        self._data.pop(user_id, None)
+
 
 # --- messages -----------------------------------------------------------------------------------
 
@@ -246,10 +199,8 @@ def clip(text: str, limit: int) -> str:
     return cut.rstrip() + "…"
 
 
-def seconds_between(start: datetime, end: datetime, cap: float = 86_400.0) -> float | None:
-    """Answer time for the stats; None when it is not meaningful (clock skew, a day old)."""
-    seconds = (end - start).total_seconds()
-    return round(seconds, 1) if 0 <= seconds <= cap else None
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 # --- question of the day ------------------------------------------------------------------------

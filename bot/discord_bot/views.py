@@ -38,9 +38,9 @@ BUTTONS = {
 async def _route(interaction: discord.Interaction, where: str, coro_fn, *args) -> None:
     bot: GradcheckBot = interaction.client  # type: ignore[assignment]
     try:
-        if await bot.guard(interaction):
-            await coro_fn(interaction, *args)
-    except Exception as exc:  # noqa: BLE001 - handed to the one error handler
+        bot.check_rate(interaction.user.id)
+        await coro_fn(interaction, *args)
+    except Exception as exc:  # handed to the one error handler
         await bot.errors.interaction_failed(interaction, exc, where=where)
 
 
@@ -59,9 +59,10 @@ class QuizButton(discord.ui.DynamicItem[discord.ui.Button], template=QUIZ_TEMPLA
         self.ref = ref
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match, /) -> QuizButton:  # noqa: ANN001
-        action, ref = parse_quiz_id(match.string)  # type: ignore[misc] - the template matched
-        return cls(action, ref)
+    async def from_custom_id(cls, interaction, item, match, /) -> QuizButton:
+        parsed = parse_quiz_id(match.string)
+        assert parsed is not None  # the same pattern matched already
+        return cls(*parsed)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = interaction.client.get_cog("Quiz")  # type: ignore[union-attr]
@@ -81,7 +82,7 @@ class ReferenceButton(discord.ui.DynamicItem[discord.ui.Button], template=REF_TE
         self.question_id = question_id
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match, /) -> ReferenceButton:  # noqa: ANN001
+    async def from_custom_id(cls, interaction, item, match, /) -> ReferenceButton:
         return cls(match["qid"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -102,7 +103,7 @@ class TryButton(discord.ui.DynamicItem[discord.ui.Button], template=TRY_TEMPLATE
         self.question_id = question_id
 
     @classmethod
-    async def from_custom_id(cls, interaction, item, match, /) -> TryButton:  # noqa: ANN001
+    async def from_custom_id(cls, interaction, item, match, /) -> TryButton:
         return cls(match["qid"], item.label)
 
     async def callback(self, interaction: discord.Interaction) -> None:
@@ -183,7 +184,7 @@ class ConfirmationView(discord.ui.View):
         await interaction.response.defer()
         self.stop()
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:  # noqa: ANN001
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
         await interaction.client.errors.interaction_failed(  # type: ignore[union-attr]
             interaction, error, where=f"confirmation {getattr(item, 'custom_id', '?')}"
         )

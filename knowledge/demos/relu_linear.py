@@ -68,12 +68,12 @@ def main():
     X2 = rng.normal(size=(200, 2))  # (N, 2)
     w2, b2 = np.array([1.0, -2.0]), 0.5
     y2 = (linear_scores(X2, w2, b2) + 0.3 * rng.normal(size=200) > 0).astype(int)  # (N,)
-    g = np.linspace(-3, 3, 300)
+    g = np.linspace(-3.5, 3.5, 300)
     gx, gy = np.meshgrid(g, g)
     grid = np.c_[gx.ravel(), gy.ravel()]  # (G, 2)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
     for ax, (name, fn) in zip(axes, [("linear w.x + b", linear_scores),
-                                     ("ReLU net [w,-w], v=[+1,-1]", relu_net_scores)]):
+                                     ("ReLU net [w,-w], v=[+1,-1]", relu_net_scores)], strict=True):
         z = fn(grid, w2, b2).reshape(gx.shape)
         ax.contourf(gx, gy, z > 0, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
         ax.contour(gx, gy, z, levels=[0], colors="k", linewidths=2)
@@ -89,7 +89,8 @@ def main():
 
     check(np.allclose(s_lin, s_relu, atol=1e-12), "ReLU net scores allclose to w.x + b")
     check(same_labels == 1.0, "ReLU net and linear classifier predict identical labels")
-    check(np.max(np.abs(s_lin - s_one)) > 1.0, "a single relu unit's scores are clipped (not linear)")
+    check(np.max(np.abs(s_lin - s_one)) > 1.0,
+          "a single relu unit's scores are clipped (not linear)")
     check(pos_diff < 1e-12, "with all pre-activations positive the net is a linear map")
     check(grid_diff < 1e-12, "decision boundaries coincide on the 2-D grid")
 

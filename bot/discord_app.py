@@ -1,0 +1,213 @@
+"""The Discord front end: `gradcheck discord` runs an auto-sharded discord.py bot.
+
+A thin layer: the cogs in bot/discord_bot/ turn interactions into calls on the tutor core
+(Runtime: knowledge, grader, retriever; GradingService; ProgressStore) and results into embeds.
+
+Start-up order (after discord.py's examples/advanced_startup.py): the token is checked first
+(Bot.login), then setup_hook loads the model and index off the event loop, opens the database
+(migrating it), registers the persistent buttons and syncs slash commands (to
+GRADCHECK_DEV_GUILD when set, else globally), and only then connects to the gateway. So a bad
+token fails in a second, not after the model has loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from typing import Any
+
+import discord
+import yarl
+from discord.ext import commands
+from discord.gateway import DiscordWebSocket
+
+from bot.discord_bot.errors import ErrorHandler, Slowdown
+from bot.discord_bot.logic import RateLimiter, RecentQuestions
+from bot.discord_bot.store import QotdStore
+from bot.discord_bot.views import DYNAMIC_ITEMS
+from bot.progress import ProgressStore, StorageError
+from bot.runtime import Runtime
+from bot.service import GradingService
+from bot.settings import Settings, get_settings
+
+log = logging.getLogger("gradcheck.discord")
+
+EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULT_RATE = (8, 20.0)  # actions per seconds per user: well above a person, below a script
+
+
+def point_at(api_base: str | None, gateway: str | None) -> None:
+    """Use a Discord-compatible API instead of Discord's own (process-wide: discord.py keeps
+    both URLs on classes)."""
+    if api_base:
+        discord.http.Route.BASE = api_base.rstrip("/")
+    if gateway:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+def intents() -> discord.Intents:
+    """Guilds: servers, channels and threads (slash commands and the question of the day);
+    guild messages: replies and mentions; message content (privileged): the text of an answer
+    given by reply and of a follow-up question."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+def _shard_ids(text: str | None) -> list[int] | None:
+    return [int(x) for x in text.split(",") if x.strip()] if text else None
+
+
+class GuardedTree(discord.app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.type is not discord.InteractionType.autocomplete:
+            self.client.check_rate(interaction.user.id)  # type: ignore[attr-defined]
+        return True
+
+
+class GradcheckBot(commands.AutoShardedBot):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        runtime: Runtime | None = None,
+        rate: tuple[int, float] = DEFAULT_RATE,
+        shard_count: int | None = None,
+        shard_ids: list[int] | None = None,
+        qotd_every: float | None = 60.0,
+        **options: Any,
+    ):
+        point_at(settings.discord_api_base, settings.discord_gateway)
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # unused: no text commands
+            help_command=None,
+            intents=intents(),
+            # Nothing the bot posts can ping, whatever user text it echoes.
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=GuardedTree,
+            shard_count=shard_count if shard_count is not None else settings.shard_count,
+            shard_ids=shard_ids if shard_ids is not None else _shard_ids(settings.shard_ids),
+            **options,  # e.g. guild_ready_timeout
+        )
+        if settings.discord_gateway:
+            # Auto-sharding asks /gateway/bot for the URL; the setting wins over its answer.
+            ask = self.http.get_bot_gateway
+
+            async def get_bot_gateway():
+                shards, _, limits = await ask()
+                return shards, settings.discord_gateway, limits
+
+            self.http.get_bot_gateway = get_bot_gateway  # type: ignore[method-assign]
+        self.settings = settings
+        self.runtime = runtime
+        self.errors = ErrorHandler()
+        self.tree.on_error = self.errors.app_command_failed  # type: ignore[method-assign]
+        self.limiter = RateLimiter(*rate)
+        self.recent = RecentQuestions()
+        self.qotd_threads: dict[int, str] = {}  # today's thread of answers -> its question
+        self.qotd_every = qotd_every  # seconds between checks; None: only when post_due is called
+        self.service: GradingService | None = None
+        self.progress: ProgressStore | None = None
+        self.qotd_store: QotdStore | None = None
+
+    def check_rate(self, user_id: int) -> None:
+        wait = self.limiter.hit(user_id, time.monotonic())
+        if wait:
+            raise Slowdown(wait)
+
+    async def setup_hook(self) -> None:
+        from bot.discord_bot.qotd import Qotd
+        from bot.discord_bot.quiz import Quiz
+        from bot.discord_bot.study import Study
+
+        if self.runtime is None:
+            self.runtime = Runtime(self.settings)
+        runtime = self.runtime
+        await asyncio.to_thread(lambda: (runtime.grader, runtime.retriever))  # model + index
+        self.service = GradingService(runtime.grader, runtime.retriever)
+        url = self.settings.resolved_database_url
+        self.progress = await ProgressStore.open(url)  # migrates, qotd_schedules included
+        self.qotd_store = QotdStore.open(url)
+        for cog in (Quiz, Study, Qotd):
+            await self.add_cog(cog(self))
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        if self.settings.dev_guild:
+            guild = discord.Object(self.settings.dev_guild)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d slash commands to guild %s", len(synced), guild.id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d slash commands globally (may take a while to show)", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("connected as %s to %d server(s) with %d shard(s)",
+                 self.user, len(self.guilds), self.shard_count or 1)
+
+    async def on_message(self, message: discord.Message) -> None:
+        pass  # no prefix commands; the Quiz cog listens for answers and follow-ups
+
+    async def on_error(self, event_method: str, /, *args, **kwargs) -> None:
+        await self.errors.event_failed(event_method, *args)
+
+    async def close(self) -> None:
+        await super().close()
+        if self.service is not None:
+            await self.service.close()
+            self.service = None
+        if self.progress is not None:
+            await self.progress.close()
+            self.progress = None
+        if self.qotd_store is not None:
+            await self.qotd_store.close()
+            self.qotd_store = None
+
+
+def _fail(message: str) -> int:
+    print(f"gradcheck: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+async def _serve(settings: Settings, token: str) -> None:
+    async with GradcheckBot(settings) as bot:
+        await bot.start(token)
+
+
+def run_discord(settings: Settings | None = None) -> int:
+    """Run the bot until interrupted; 2 with a one-line reason when the token or intents are
+    not accepted."""
+    settings = settings or get_settings()
+    token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
+    if not token:
+        return _fail(
+            "DISCORD_TOKEN is not set: create a bot in the Discord developer portal "
+            "(see docs/discord.md) and export DISCORD_TOKEN=<its token>"
+        )
+    if logging.getLogger().level > logging.INFO:
+        log.setLevel(logging.INFO)  # connection and failure lines are for the operator
+    try:
+        asyncio.run(_serve(settings, token))
+    except discord.LoginFailure:
+        return _fail(
+            "Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the token again from the "
+            "developer portal (Bot > Reset Token)"
+        )
+    except discord.PrivilegedIntentsRequired:
+        return _fail(
+            "Discord refused the Message Content intent: enable it in the developer portal "
+            "under Bot > Privileged Gateway Intents"
+        )
+    except StorageError as exc:
+        print(f"gradcheck: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except discord.GatewayNotFound:
+        return _fail("cannot reach the Discord gateway; check the network or "
+                     "GRADCHECK_DISCORD_GATEWAY")
+    return EXIT_OK

@@ -1,0 +1,32 @@
+"""Follow-up answers from the knowledge base."""
+
+from __future__ import annotations
+
+
+def test_clear_question_gets_a_confident_answer_from_the_right_entry(retriever):
+    result = retriever.ask("how do I stop gradients from exploding in my LSTM, should I clip them?")
+    assert result.confident
+    assert result.results[0].question_id in ("8.3.46.1", "8.3.46.2")
+    assert result.results[0].question_id in result.answer
+    assert len(result.results) == 3
+
+
+def test_off_topic_question_is_not_confident_and_offers_topics(retriever):
+    result = retriever.ask("what's the best pizza topping in naples?")
+    assert not result.confident
+    assert "not sure" in result.answer
+    assert result.results[0].question_id in result.answer
+
+
+def test_the_open_question_is_favoured(retriever):
+    plain = retriever.ask("why does this matter?", k=5)
+    favoured = retriever.ask("why does this matter?", k=5, context_id="8.3.65")
+    assert favoured.results[0].question_id == "8.3.65"
+    assert plain.results[0].score <= favoured.results[0].score + 1
+
+
+def test_answer_quotes_the_relevant_part_and_suggests_a_demo(retriever):
+    result = retriever.ask("how does inverted dropout scale activations at training time?")
+    assert result.confident
+    assert result.results[0].question_id == "8.3.43.2"
+    assert "demo run dropout" in result.answer
