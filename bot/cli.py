@@ -283,6 +283,18 @@ def cmd_eval(args) -> int:
 def cmd_bench(args) -> int:
     from bot.bench import format_bench, run_bench
 
+    if args.capacity:
+        from bot.capacity import format_capacity, measure_capacity
+
+        if args.seconds <= 0 or args.users < 1:
+            raise BadInput("--seconds must be positive and --users at least 1")
+        report = measure_capacity(seconds=args.seconds, users=args.users,
+                                  database_url=args.database_url)
+        if args.json:
+            _print_json(report)
+        else:
+            print(format_capacity(report))
+        return EXIT_OK
     report = run_bench(burst=args.burst, repeats=args.repeats)
     if args.json:
         _print_json(report)
@@ -303,12 +315,82 @@ def cmd_chat(args) -> int:
 def cmd_discord(args) -> int:
     from bot.discord_app import run_discord
 
+    _start_metrics()
     return run_discord()
+
+
+def _start_metrics() -> None:
+    """Serve /metrics when GRADCHECK_METRICS_PORT is set (off by default)."""
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    if settings.metrics_port is None:
+        return
+    from bot.metrics import start_server
+
+    host, port = settings.metrics_host, settings.metrics_port
+    try:
+        start_server(host, port)
+    except OSError as exc:
+        raise BadInput(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}") from exc
+    logging.getLogger("gradcheck").info("metrics at http://%s:%d/metrics", host, port)
+
+
+# --- operations ----------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args) -> int:
+    import asyncio
+
+    from sqlalchemy.exc import DBAPIError
+
+    from bot.db import StorageError, database_label, storage_error
+    from bot.health import current_revision, head_revision
+    from bot.progress import ProgressStore
+    from bot.settings import get_settings
+
+    url = get_settings().resolved_database_url
+    label = database_label(url)
+
+    async def upgrade() -> str | None:
+        store = await ProgressStore.open(url)  # migrates; failures are one-line StorageErrors
+        await store.close()
+        try:
+            return await current_revision(url)
+        except (DBAPIError, OSError) as exc:
+            raise storage_error(label, exc) from exc
+
+    try:
+        revision = asyncio.run(upgrade())
+    except StorageError as exc:
+        raise BadInput(str(exc)) from exc
+    head = head_revision()
+    if args.json:
+        _print_json({"database": label, "revision": revision, "head": head})
+    else:
+        print(f"{label} is at revision {revision}" + (" (head)" if revision == head else ""))
+    return EXIT_OK
+
+
+def cmd_health(args) -> int:
+    from bot import health
+    from bot.settings import get_settings
+
+    checks = health.run_checks(get_settings())
+    code = health.exit_code(checks)
+    if args.json:
+        _print_json({"ok": code == 0, "exit_code": code,
+                     "checks": [check.to_json() for check in checks]})
+    else:
+        print(health.format_checks(checks))
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gradcheck", description="Practise ML interview questions.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--log-json", action="store_true",
+                        help="log one JSON object per line (also GRADCHECK_LOG_FORMAT=json)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     chat = sub.add_parser("chat", help="the terminal tutor (no token, no server)")
@@ -374,15 +456,43 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--burst", type=int, default=50)
     bench.add_argument("--repeats", type=int, default=40)
     bench.add_argument("--json", action="store_true")
+    bench.add_argument("--capacity", action="store_true",
+                       help="answers/s, latency and memory of one process under load (docs/deploy.md)")
+    bench.add_argument("--seconds", type=float, default=20.0, help="with --capacity: how long")
+    bench.add_argument("--users", type=int, default=32,
+                       help="with --capacity: simultaneous answerers")
+    bench.add_argument("--database-url", help="with --capacity: record attempts here "
+                       "(default a temporary SQLite file)")
     bench.set_defaults(func=cmd_bench)
+
+    db = sub.add_parser("db", help="the database").add_subparsers(dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="apply the migrations (GRADCHECK_DATABASE_URL)")
+    upgrade.add_argument("--json", action="store_true")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    health = sub.add_parser("health", help="check database, migrations, index and model; "
+                            "exit 0 ok, 3 database, 4 migrations, 5 index, 6 model")
+    health.add_argument("--json", action="store_true")
+    health.set_defaults(func=cmd_health)
     return parser
+
+
+def _log_format() -> str:
+    from bot.settings import get_settings
+
+    try:
+        return get_settings().log_format
+    except Exception:  # a bad setting is reported by the command that needs it
+        return "text"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from bot.logging_setup import configure_logging
+
+    configure_logging("json" if args.log_json else _log_format(),
+                      logging.INFO if args.verbose else logging.WARNING)
     # Quiet the model-loading chatter unless asked: stdout must stay clean for --json.
     if not args.verbose:
         for noisy in ("sentence_transformers", "transformers", "httpx", "faiss"):

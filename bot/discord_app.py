@@ -35,7 +35,7 @@ from bot.settings import Settings, get_settings
 log = logging.getLogger("gradcheck.discord")
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
-DEFAULT_RATE = (8, 20.0)  # actions per seconds per user: well above a person, below a script
+DEFAULT_RATE = (10, 20.0)  # actions per seconds per user: well above a person, below a script
 
 
 def point_at(api_base: str | None, gateway: str | None) -> None:
@@ -82,6 +82,7 @@ class GradcheckBot(commands.AutoShardedBot):
         **options: Any,
     ):
         point_at(settings.discord_api_base, settings.discord_gateway)
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: no text commands
             help_command=None,
@@ -125,6 +126,7 @@ class GradcheckBot(commands.AutoShardedBot):
         from bot.discord_bot.study import Study
 
         if self.runtime is None:
+            log.info("loading the model and index (the first run builds the index: minutes)")
             self.runtime = Runtime(self.settings)
         runtime = self.runtime
         await asyncio.to_thread(lambda: (runtime.grader, runtime.retriever))  # model + index
@@ -175,14 +177,14 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-async def _serve(settings: Settings, token: str) -> None:
-    async with GradcheckBot(settings) as bot:
+async def _serve(settings: Settings, token: str, runtime: Runtime | None) -> None:
+    async with GradcheckBot(settings, runtime=runtime) as bot:
         await bot.start(token)
 
 
-def run_discord(settings: Settings | None = None) -> int:
+def run_discord(settings: Settings | None = None, runtime: Runtime | None = None) -> int:
     """Run the bot until interrupted; 2 with a one-line reason when the token or intents are
-    not accepted."""
+    not accepted. (`runtime`: an already loaded model and index, e.g. in tests.)"""
     settings = settings or get_settings()
     token = settings.discord_token.get_secret_value().strip() if settings.discord_token else ""
     if not token:
@@ -193,7 +195,7 @@ def run_discord(settings: Settings | None = None) -> int:
     if logging.getLogger().level > logging.INFO:
         log.setLevel(logging.INFO)  # connection and failure lines are for the operator
     try:
-        asyncio.run(_serve(settings, token))
+        asyncio.run(_serve(settings, token, runtime))
     except discord.LoginFailure:
         return _fail(
             "Discord rejected DISCORD_TOKEN (401 Unauthorized): copy the token again from the "

@@ -11,12 +11,15 @@ How a grade is made:
      sentence's best key point (a sentence closer to a wrong claim than to any right one);
    - overall closeness: the mean sentence vector against the reference answer, idf-weighted token
      alignment recall against the reference (BERTScore-style), and tf-idf word overlap;
+   - word order: how much closer (ROUGE-L) an answer sentence is to a wrong claim than to any
+     key point, which catches reversed claims ("swapped terms") that embeddings cannot see;
    - form: similarity to the prompt (echo), length, and whether the answer makes claims at all.
 4. A multinomial logistic model over those signals gives P(correct), P(partial), P(incorrect);
    its weights are fitted on knowledge/data/grading_dev.jsonl and evaluated with cross-validation
    by question (`gradcheck eval grading --calibrate`). score = P(correct) + 0.5 * P(partial).
-5. Hard rules on top: no claims (keywords only, "I don't know", an echo) is incorrect; a stated
-   misconception is never graded correct. Each hint used caps the score (not the verdict).
+5. Hard rules on top: no claims (keywords only, "I don't know", an echo, nothing near any key
+   point) is incorrect; a stated misconception (by meaning, or by word order for reversed claims)
+   is never graded correct. Each hint used caps the score (not the verdict).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.errors import EmptyAnswer, UnknownQuestion
-from bot.lexical import TfIdf
+from bot.lexical import TfIdf, content_words, rouge_l
 from bot.results import GradeResult, KeyPointResult, MisconceptionHit, Verdict
 from index.store import VectorIndex
 from index.text import looks_like_code, split_sentences
@@ -63,6 +66,10 @@ class GradingParams:
     mis_at: float = 0.70  # a misconception is shown when this close ...
     mis_margin: float = 0.03  # ... and this much closer than to any key point
     echo_at: float = 0.90  # a sentence this close to the prompt is an echo
+    order_at: float = 0.05  # ROUGE-L margin toward a wrong claim that marks it as stated (correct
+    #                         answers on the dev set stay below -0.05 at their 90th percentile)
+    order_mis_at: float = 0.60  # ... when the claim is also semantically this close
+    nothing_at: float = 0.25  # no key point this close: the answer says nothing relevant
     hint_cost: float = 0.15  # each hint lowers the best possible score by this much
 
 
@@ -118,6 +125,7 @@ class Signals:
     kp_sims: np.ndarray  # (K,) best similarity per key point over non-echo sentences
     mis_sims: np.ndarray  # (M,) best similarity per misconception claim
     mis_margins: np.ndarray  # (M,) that sentence's similarity to the claim minus to its best key point
+    order_margins: np.ndarray  # (M,) the same contrast in ordered word overlap (ROUGE-L)
     features: np.ndarray  # (F,) the model's inputs, see FEATURES
     echo_only: bool
 
@@ -125,11 +133,22 @@ class Signals:
 FEATURES = (
     "kp_mean", "kp_top2", "kp_share_50", "kp_share_60", "kp_share_70", "mis_max", "mis_margin",
     "mis_margin_pos", "answer_cosine", "token_recall", "tfidf", "prompt_sim", "log_words", "no_claims",
+    "order_margin",
 )
 
 
+def order_margins(sentences: list[str], entry: Entry) -> np.ndarray:
+    """Per misconception: best ROUGE-L to its claim minus best ROUGE-L to any key point."""
+    words = [content_words(s) for s in sentences]
+    key_points = [content_words(k) for k in entry.key_points]
+    to_key_points = max(rouge_l(w, k) for w in words for k in key_points)
+    return np.array([max(rouge_l(w, content_words(m.claim)) for w in words) - to_key_points
+                     for m in entry.misconceptions])
+
+
 def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Reference,
-                    tfidf_vec: np.ndarray, n_words: int, no_claims: bool, echo_at: float) -> Signals:
+                    tfidf_vec: np.ndarray, n_words: int, no_claims: bool, echo_at: float,
+                    order: np.ndarray) -> Signals:
     prompt_sims = sent_vecs @ ref.prompt  # (S,)
     keep = prompt_sims < echo_at
     echo_only = not keep.any()
@@ -151,9 +170,9 @@ def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Refere
         kp_sims.mean(), top[:2].mean(), (kp_sims > 0.5).mean(), (kp_sims > 0.6).mean(),
         (kp_sims > 0.7).mean(), mis_sims.max(), mis_margins.max(), max(0.0, mis_margins.max()),
         float(mean @ ref.answer), token_recall, float(tfidf_vec @ ref.tfidf), prompt_sims.max(),
-        math.log1p(n_words), float(no_claims),
+        math.log1p(n_words), float(no_claims), float(order.max()),
     ])
-    return Signals(kp_sims, mis_sims, mis_margins, features, echo_only)
+    return Signals(kp_sims, mis_sims, mis_margins, order, features, echo_only)
 
 
 @dataclass(frozen=True)
@@ -189,7 +208,10 @@ class VerdictModel:
 def decide(signals: Signals, model: VerdictModel, params: GradingParams) -> tuple[Verdict, float, np.ndarray]:
     """(verdict, score, triggered misconception flags)."""
     triggered = (signals.mis_sims >= params.mis_at) & (signals.mis_margins >= params.mis_margin)
-    if signals.features[FEATURES.index("no_claims")] or signals.echo_only:
+    # Reversed claims: embeddings barely see word order, ordered word overlap does.
+    triggered |= (signals.order_margins >= params.order_at) & (signals.mis_sims >= params.order_mis_at)
+    nothing = signals.kp_sims.max() < params.nothing_at and not triggered.any()
+    if signals.features[FEATURES.index("no_claims")] or signals.echo_only or nothing:
         return "incorrect", 0.0, np.zeros_like(triggered)
     probs = model.probabilities(signals.features)
     verdict = VERDICTS[int(probs.argmax())]
@@ -291,11 +313,12 @@ class Grader:
         vectors, tokens = self.embedder.encode_with_tokens([s for p in prepared for s in p.sentences])
         tfidf_vecs = self.tfidf.transform([p.text for p in prepared])
         out, start = [], 0
-        for prep, ref, tfidf_vec in zip(prepared, refs, tfidf_vecs, strict=True):
+        for (qid, _), prep, ref, tfidf_vec in zip(items, prepared, refs, tfidf_vecs, strict=True):
             stop = start + len(prep.sentences)
             sig = compute_signals(
                 vectors[start:stop], [t for t, _ in tokens[start:stop]], ref, tfidf_vec,
                 len(prep.text.split()), prep.no_claims is not None, self.params.echo_at,
+                order_margins(prep.sentences, self.kb.entries[qid]),
             )
             out.append((prep, sig))
             start = stop

@@ -59,3 +59,42 @@ class BM25:
                     norm = self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg)
                     out[i] += idf * tf * (self.k1 + 1) / (tf + norm)
         return out
+
+
+_SUFFIXES = ("ing", "es", "s", "ed")
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased content words, crudely stemmed, in order (for order-aware overlap)."""
+    out = []
+    for word in tokenize(text):
+        for suffix in _SUFFIXES:
+            if len(word) > 4 and word.endswith(suffix):
+                word = word[: -len(suffix)]
+                break
+        out.append(word)
+    return out
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def rouge_l(a: list[str], b: list[str]) -> float:
+    """ROUGE-L F1 of two word sequences: word overlap that respects order.
+
+    Sentence embeddings barely see word order, so "batch norm normalizes over features, layer
+    norm over the batch" sits as close to the right claim as to its reversal; the longest common
+    subsequence does not.
+    """
+    common = _lcs(a, b)
+    if not common:
+        return 0.0
+    precision, recall = common / len(a), common / len(b)
+    return 2 * precision * recall / (precision + recall)

@@ -35,7 +35,7 @@ SECOND_WEIGHT = 0.25
 # Confidence uses the semantic part alone: one shared word must not make an off-topic query look
 # answerable. Below this, say so and offer the closest topics.
 CONFIDENT_AT = 0.45
-CONTEXT_BOOST = 0.06  # favour the question that is open in a quiz
+CONTEXT_BOOST = 0.15  # favour the open quiz question: vague follow-ups ("why?") mean it
 SEARCH_DEPTH = 120
 LEXICAL_WEIGHT = 0.2  # chosen on knowledge/data/retrieval_dev.jsonl among 0-0.3
 
@@ -68,14 +68,14 @@ class Retriever:
                 vals.sort(reverse=True)
                 second = vals[1] if len(vals) > 1 else 0.0
                 combined[qid] = vals[0] + SECOND_WEIGHT * max(0.0, second - vals[0] + 0.1)
-                if qid == context_id:
-                    combined[qid] += CONTEXT_BOOST
             semantic = dict(combined)
             lexical = self._bm25.scores(query)
             top = lexical.max()
             if top > 0:
                 for qid, value in zip(self._ids, lexical / top, strict=True):
                     combined[qid] = combined.get(qid, 0.0) + LEXICAL_WEIGHT * float(value)
+            if context_id in self.kb.entries:
+                combined[context_id] = combined.get(context_id, 0.0) + CONTEXT_BOOST
             ranked.append(sorted(((q, s, semantic.get(q, 0.0)) for q, s in combined.items()),
                                  key=lambda t: -t[1]))
         return ranked

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+from bot import metrics
 from bot.errors import UserError
 from bot.grading import Grader
 from bot.results import AskResult, GradeResult
@@ -71,11 +72,13 @@ class GradingService:
             live = [r for r in batch if not r.future.done()]
             if not live:
                 continue
+            started = metrics.clock()
             try:
                 results = await asyncio.to_thread(
                     self.grader.grade_many, [(r.question_id, r.answer, r.hints_used) for r in live]
                 )
                 self.batches += 1
+                metrics.record_batch(len(live), metrics.clock() - started)
             except UserError as exc:  # validated already; kept so one bad item never hangs callers
                 for r in live:
                     r.future.set_exception(exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     discord_gateway: str | None = None
     shard_ids: str | None = None  # e.g. "0,1"
     shard_count: int | None = None
+
+    # Operations (docs/deploy.md): JSON log lines for log collectors; Prometheus text metrics on
+    # this port when set (off by default), on loopback unless the host says otherwise.
+    log_format: Literal["text", "json"] = "text"
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     # Grading is tuned for answers of a few sentences; longer input is graded on a bounded prefix.
     max_answer_chars: int = 4000

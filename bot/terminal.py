@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ from bot.tutor import (
     TopicSummary,
     TutorSession,
 )
+
+log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_STORAGE = 0, 2
 ECHO_LIMIT = 300  # piped input is echoed (so a transcript reads like a conversation), shortened
@@ -108,7 +111,7 @@ def show_hint(console: Console, hint: Hint) -> None:
 def show_feedback(console: Console, fb: Feedback) -> None:
     r = fb.result
     style = render.VERDICT_STYLE[r.verdict]
-    hints = f", {r.hints_used} hint{'s' if r.hints_used != 1 else ''}" if r.hints_used else ""
+    hints = f", {_plural(r.hints_used, 'hint')}" if r.hints_used else ""
     console.print(f"\n[{style}]{r.verdict.upper()}[/]  {render.score_bar(r.score)} {r.score:.0%}"
                   f"  [dim]({fb.entry.id}, {fb.seconds:.0f}s{hints})[/]")
     for note in r.notes:
@@ -133,9 +136,9 @@ def show_feedback(console: Console, fb: Feedback) -> None:
     if fb.save_error:
         console.print(f"[red]Not saved:[/] {escape(fb.save_error)}")
     elif fb.recorded:
-        days = fb.recorded.review.interval_days
-        console.print(f"[dim]Saved. Next review of {fb.entry.id} in {days:.0f} "
-                      f"day{'s' if days != 1 else ''}. /next for another question.[/]")
+        days = round(fb.recorded.review.interval_days)
+        console.print(f"[dim]Saved. Next review of {fb.entry.id} in {_plural(days, 'day')}. "
+                      "/next for another question.[/]")
 
 
 def _show_followups(console: Console, entry, related) -> None:
@@ -169,8 +172,7 @@ def show_stats(console: Console, s: UserStats) -> None:
     console.print(f"\n[bold]Progress of {escape(s.user_id)}[/]")
     console.print(f"  Attempts: {s.attempts} ({s.correct} correct), "
                   f"average score {s.average_score:.0%}")
-    console.print(f"  Streak: {s.current_streak} day{'s' if s.current_streak != 1 else ''} "
-                  f"(best {s.best_streak})")
+    console.print(f"  Streak: {_plural(s.current_streak, 'day')} (best {s.best_streak})")
     console.print(f"  Questions tried: {s.questions_attempted} of {s.questions_total}; "
                   f"due for review now: {s.due_count}")
     console.print(f"  {escape(s.readiness_summary)}")
@@ -226,10 +228,14 @@ def welcome(console: Console, user: str, stats: UserStats, questions: int) -> No
             "Your progress is saved after every answer."
         )
         return
-    due = (f" {stats.due_count} question{'s' if stats.due_count != 1 else ''} due for review: "
-           "type /review." if stats.due_count else " Type /quiz for a question.")
-    console.print(f"\n[bold]Welcome back, {escape(user)}.[/] {stats.attempts} attempts so far; "
-                  f"{escape(stats.readiness_summary)}{due} /help lists every command.")
+    due = (f" {_plural(stats.due_count, 'question')} due for review: type /review."
+           if stats.due_count else " Type /quiz for a question.")
+    console.print(f"\n[bold]Welcome back, {escape(user)}.[/] {_plural(stats.attempts, 'attempt')} "
+                  f"so far. {escape(stats.readiness_summary)}{due} /help lists every command.")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # --- the app ----------------------------------------------------------------------------------
@@ -271,6 +277,10 @@ class TerminalApp:
             self.console.print(f"[yellow]{escape(str(exc))}[/]")
         except StorageError as exc:
             self.console.print(f"[red]Storage problem:[/] {escape(str(exc))}")
+        except Exception as exc:  # one bad line must not end the session; answers so far are saved
+            log.debug("error handling %r", line, exc_info=True)
+            self.console.print(f"[red]Something went wrong: {escape(type(exc).__name__)}: "
+                               f"{escape(str(exc))}[/] (rerun with -v for details)")
         return True
 
     async def command(self, name: str, args: str) -> bool:
@@ -336,8 +346,8 @@ class TerminalApp:
         self._forget_armed = False
         counts = await self.store.forget_user(self.session.user_id)
         self.session.current = self.session.last = None
-        self.console.print(f"Deleted {counts.get('attempts', 0)} attempts and all reviews of "
-                           f"{escape(self.session.user_id)}.")
+        self.console.print(f"Deleted {_plural(counts.get('attempts', 0), 'attempt')} and all "
+                           f"reviews of {escape(self.session.user_id)}.")
 
 
 def _read_lines(stdin: TextIO, console: Console, interactive: bool) -> Iterator[str]:

@@ -24,8 +24,9 @@ Reveal shows the reference answer and records the attempt as incorrect with scor
 covered): looking at the answer is not recalling it, so SM-2 brings the question back the next day.
 Skip closes the open question without recording anything; next asks another question with the
 same filters (an open question is dropped, unrecorded), widening them once this session has asked
-every question they match. An answer is timed from the moment the
-question was asked and committed as soon as it is graded, so a crash loses at most that answer.
+every question they match. An answer is timed from the moment its question was asked and is
+committed as soon as it is graded, so a crash loses at most that answer. Input without a letter
+or digit (emoji only) is not graded and not recorded; the question stays open.
 
 Answer or follow-up question? (`classify`) With a question open, plain text is the ANSWER unless
   - it starts with "?" or "/ask", or

@@ -100,7 +100,8 @@ class VectorIndex:
         chunk: int = 64,
     ) -> VectorIndex:
         started = time.perf_counter()
-        rows = rows_for(kb)
+        # Longest first, so each chunk pads to similar lengths (file order pads to the longest).
+        rows = sorted(rows_for(kb), key=lambda r: -len(r.text))
         texts = [row.text for row in rows]
         chunks = range(0, len(texts), chunk)
         parts = [encode(texts[i : i + chunk]) for i in (progress(chunks) if progress else chunks)]
@@ -112,7 +113,7 @@ class VectorIndex:
             model=model,
             dimension=int(vectors.shape[1]),
             kind=kind,
-            knowledge_hash=kb.content_hash,
+            knowledge_hash=kb.questions_hash,
             rows=len(rows),
             built_at=time.time(),
             build_seconds=round(time.perf_counter() - started, 3),
@@ -164,7 +165,7 @@ class VectorIndex:
             return f"built with model {self.meta.model!r}, settings ask for {model!r}"
         if self.meta.kind != kind:
             return f"index kind {self.meta.kind!r} != {kind!r}"
-        if self.meta.knowledge_hash != kb.content_hash:
+        if self.meta.knowledge_hash != kb.questions_hash:
             return "knowledge files changed since the index was built"
         return None
 

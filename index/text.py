@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[A-Za-z0-9])|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[A-Za-z0-9])|\n\s*\n+")
+# A line break starts a new piece only before a bullet; other single breaks are just wrapping.
+_WRAPPED = re.compile(r"\n(?!\s*(?:[-*•]|\d+[.)])\s)\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _CODE_HINT = re.compile(r"(np\.|=|\bdef\b|\breturn\b|\(\s*\)|\[:|\bfor\b.*\bin\b)")
 
@@ -14,8 +16,13 @@ def split_sentences(text: str, max_words: int = 40) -> list[str]:
 
     Decimal points ("0.5") do not split because a split needs whitespace after the stop.
     """
+    if looks_like_code(text):
+        return [line.strip() for line in text.splitlines() if line.strip() and line.strip() != "```"]
     pieces: list[str] = []
-    for raw in _SENTENCE_END.split(text.strip()):
+    text = _WRAPPED.sub(" ", text.strip())
+    for raw in re.split(r"\n|" + _SENTENCE_END.pattern, text):
+        if raw is None:
+            continue
         sentence = _BULLET.sub("", raw).strip()
         if not sentence:
             continue

@@ -90,7 +90,8 @@ class Entry(BaseModel):
         words = _word_count(value)
         if not 80 <= words <= 250:
             raise ValueError(f"must be 80-250 words, has {words}")
-        return value.strip()
+        # YAML block scalars keep their hard wraps; the answer is one paragraph of prose.
+        return " ".join(value.split())
 
     @field_validator("key_points", "hints")
     @classmethod

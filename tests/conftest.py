@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,33 +77,14 @@ def subprocess_env(request, runtime, tmp_path):
 
 
 def _index_for(request, kb, rt):
-    """The index for `kb`, saved into the runtime's data dir; kept in pytest's cache between runs.
-
-    VectorIndex.build encodes rows in file-order chunks of 64, each padded to its longest
-    reference answer (minutes on 2 busy CPUs); one call lets the embedder sort every row by length
-    (several times faster). Same model, same rows: it is the index Runtime would build.
-    """
-    from index.store import FORMAT_VERSION, VectorIndex, rows_for
+    """The index for `kb`, kept in pytest's cache between runs and saved into the runtime's data
+    dir so subprocesses (GRADCHECK_DATA_DIR) find it fresh."""
+    from index.store import load_or_build
 
     cache = Path(request.config.cache.mkdir("gradcheck-index"))
     s = rt.settings
-    index = None
-    try:
-        cached = VectorIndex.load(cache)
-        meta = cached.meta
-        same_setup = (meta.format_version, meta.model, meta.kind) == (
-            FORMAT_VERSION, s.model, s.index_kind)
-        # Vectors depend only on the row texts and the model; the knowledge hash also covers the
-        # demo files, which change without changing any row.
-        if same_setup and cached.rows == rows_for(kb):
-            cached.meta = replace(meta, knowledge_hash=kb.content_hash)
-            index = cached
-    except (OSError, ValueError, TypeError, RuntimeError):
-        pass  # missing or unreadable: build it
-    if index is None:
-        index = VectorIndex.build(kb, rt.embedder.encode, s.model, s.index_kind, chunk=1 << 20)
-        index.save(cache)
-    index.save(s.index_dir)  # subprocesses (GRADCHECK_DATA_DIR) find it fresh
+    index = load_or_build(kb, cache, rt.embedder.encode, s.model, s.index_kind)
+    index.save(s.index_dir)
     return index
 
 

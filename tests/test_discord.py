@@ -23,30 +23,6 @@ GOOD_ANSWER_65 = (
 )
 
 
-@pytest.fixture(scope="session")
-def discord_runtime(request, tmp_path_factory):
-    """The shared runtime from conftest.py (the model loads once per session); while the
-    knowledge base is mid-edit (e.g. a demo it names is not written yet) a runtime over it as it
-    is, since the Discord layer does not depend on it being complete."""
-    from knowledge.loader import KnowledgeError
-
-    try:
-        return request.getfixturevalue("runtime")
-    except (pytest.FixtureLookupError, KnowledgeError):
-        pass
-    from bot.runtime import Runtime
-    from index.store import VectorIndex
-    from knowledge.loader import load_knowledge
-
-    settings = Settings(data_dir=tmp_path_factory.mktemp("discord-runtime"))
-    runtime = Runtime(settings)
-    kb = runtime.__dict__["kb"] = load_knowledge(require_all=False)
-    runtime.__dict__["index"] = VectorIndex.build(
-        kb, runtime.embedder.encode, settings.model, settings.index_kind, chunk=1 << 20
-    )
-    return runtime
-
-
 @contextlib.asynccontextmanager
 async def serving(monkeypatch, **options):
     # The bot points discord.py's class-level URLs at the fake: put them back afterwards.
@@ -97,8 +73,8 @@ async def running(fake: FakeDiscord, settings: Settings, runtime, **kwargs):
 
 
 @pytest.fixture
-async def bot(fake, tmp_path, discord_runtime):
-    async with running(fake, bot_settings(fake, tmp_path), discord_runtime) as b:
+async def bot(fake, tmp_path, runtime):
+    async with running(fake, bot_settings(fake, tmp_path), runtime) as b:
         yield b
 
 
@@ -171,6 +147,15 @@ async def test_quiz_button_modal_graded_embed(fake, bot):
     assert any(cid == f"gc:ref:{qid}" for cid in buttons(graded))
     attempts = await bot.progress.recent_attempts(str(alice.id))
     assert [(a.question_id, a.hints_used) for a in attempts] == [(qid, 1)]
+
+    shown = await fake.press(alice, int(graded["id"]), f"gc:ref:{qid}")
+    reference = await fake.wait_reply(shown)
+    assert reference["flags"] & EPHEMERAL  # the model answer, privately
+    assert entry.reference_answer[:80] in embed_text(reference)
+    related = [cid for cid in buttons(graded) if cid.startswith("gc:try:")]
+    assert 1 <= len(related) <= 2
+    nxt = await fake.press(alice, int(graded["id"]), related[0])
+    assert question_id(await fake.wait_reply(nxt)) == related[0].split(":")[2]
 
 
 async def test_answer_by_reply(fake, bot):
@@ -276,7 +261,7 @@ async def test_qotd_needs_manage_server_then_posts_daily_with_a_thread(fake, bot
     it = await fake.slash(member, "qotd", options, sub="set", resolved={"channels": channel})
     cb = await fake.wait_callback(it)
     assert cb["data"]["flags"] & EPHEMERAL
-    assert "Manage Server permission" in cb["data"]["content"]
+    assert cb["data"]["content"] == "Only members with the Manage Server permission can use /qotd set."
     assert await bot.qotd_store.get(fake.guild_id) is None
 
     it = await fake.slash(admin, "qotd", options, sub="set", resolved={"channels": channel})
@@ -309,11 +294,11 @@ async def test_qotd_needs_manage_server_then_posts_daily_with_a_thread(fake, bot
     assert len(in_thread) == 1
 
 
-async def test_restart_keeps_buttons_modals_and_qotd(monkeypatch, tmp_path, discord_runtime):
+async def test_restart_keeps_buttons_modals_and_qotd(monkeypatch, tmp_path, runtime):
     async with serving(monkeypatch) as fake:
         settings = bot_settings(fake, tmp_path)
         frank, admin = fake.add_user("frank"), fake.add_user("admin", admin=True)
-        async with running(fake, settings, discord_runtime) as first:
+        async with running(fake, settings, runtime) as first:
             question = await start_quiz(fake, frank)
             opened = await fake.press(frank, int(question["id"]), button(question, "answer"))
             await fake.wait_callback(opened)  # the modal is open in frank's client...
@@ -322,7 +307,7 @@ async def test_restart_keeps_buttons_modals_and_qotd(monkeypatch, tmp_path, disc
                                   sub="set", resolved={"channels": channel})
             await fake.wait_callback(it)
             assert first.is_ready()
-        async with running(fake, settings, discord_runtime) as second:  # ...across a restart
+        async with running(fake, settings, runtime) as second:  # ...across a restart
             assert second is not first and len(fake.identified) == 2
             hint = await fake.press(frank, int(question["id"]), button(question, "hint"))
             assert (await fake.wait_callback(hint))["type"] == UPDATE
@@ -337,10 +322,10 @@ async def test_restart_keeps_buttons_modals_and_qotd(monkeypatch, tmp_path, disc
             assert await second.get_cog("Qotd").post_due(now) == [fake.guild_id]
 
 
-async def test_twenty_users_answer_at_once_on_two_shards(monkeypatch, tmp_path, discord_runtime):
+async def test_twenty_users_answer_at_once_on_two_shards(monkeypatch, tmp_path, runtime):
     async with serving(monkeypatch, shards=2, guilds=2) as fake:
         settings = bot_settings(fake, tmp_path, dev_guild=None)  # global commands
-        async with running(fake, settings, discord_runtime) as bot:
+        async with running(fake, settings, runtime) as bot:
             assert bot.shard_count == 2 and len(bot.guilds) == 2
             assert None in fake.commands  # synced globally
             users = [fake.add_user(f"user{i}") for i in range(20)]
@@ -448,6 +433,31 @@ async def test_missing_or_rejected_token_is_one_line_exit_2(monkeypatch, tmp_pat
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "rejected DISCORD_TOKEN" in err and "Traceback" not in err
         assert [r.path for r in fake.requests] == ["/users/@me"]  # failed before loading anything
+
+
+async def test_refused_message_content_intent_is_one_line_exit_2(
+    monkeypatch, tmp_path, capsys, runtime
+):
+    from bot.discord_app import run_discord
+
+    async with serving(monkeypatch, message_content_allowed=False) as fake:
+        monkeypatch.setenv("DISCORD_TOKEN", fake.token)
+        settings = Settings(data_dir=tmp_path, discord_api_base=fake.api_base,
+                            discord_gateway=fake.gateway_url, dev_guild=fake.guild_id)
+        code = await asyncio.to_thread(run_discord, settings, runtime)
+        assert code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Message Content intent" in err
+
+
+def test_demo_links_use_the_base_url_when_set():
+    from bot.discord_bot.embeds import demo_line
+
+    assert demo_line(["batch_size"], "https://example.org/demos/") == (
+        "[batch_size](https://example.org/demos/batch_size.py)"
+    )
+    assert demo_line(["batch_size"], None) == "`/demo batch_size`"
+    assert demo_line([], None) is None
 
 
 async def test_owner_hint_skip_and_reveal(fake, bot):

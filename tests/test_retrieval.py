@@ -22,7 +22,10 @@ def test_the_open_question_is_favoured(retriever):
     plain = retriever.ask("why does this matter?", k=5)
     favoured = retriever.ask("why does this matter?", k=5, context_id="8.3.65")
     assert favoured.results[0].question_id == "8.3.65"
-    assert plain.results[0].score <= favoured.results[0].score + 1
+    assert plain.results[0].question_id != "8.3.65"
+    # a specific question about another topic still goes to that topic
+    other = retriever.ask("how does layer norm differ from batch norm?", context_id="8.3.65")
+    assert other.results[0].question_id == "8.3.54"
 
 
 def test_answer_quotes_the_relevant_part_and_suggests_a_demo(retriever):

@@ -80,7 +80,7 @@ def test_a_second_run_sees_the_progress(chat):
     chat("/quiz 8.3.65", GOOD_65, "/quiz 8.3.49", "/reveal", "/quit", "/quiz")
     code, out, _ = chat("/stats")
     assert code == 0
-    assert "Welcome back, ada. 2 attempts so far" in out
+    assert "Welcome back, ada. 2 attempts so far." in out
     assert "Attempts: 2 (1 correct)" in out and "Questions tried: 2 of" in out
     _, other, _ = chat("/stats", user="grace")  # progress is per user
     assert "Welcome to gradcheck, grace!" in other and "Attempts: 0 (0 correct)" in other
@@ -135,6 +135,22 @@ def test_odd_answers(chat):
     assert "Ask something after the '?'" in out
     assert "Unknown demo 'nonexistent'" in out
     assert out.count("Saved. Next review") == 2
+
+
+def test_continued_lines_and_forget(chat):
+    code, out, _ = chat(
+        "/quiz 8.3.65",
+        "Every hidden unit gets the same gradient, \\",
+        "so the units stay identical.",
+        "/forget",
+        "/forget yes",
+        "/stats",
+    )
+    assert code == 0
+    assert out.count("Saved. Next review") == 1  # one answer, written over two lines
+    assert "Type /forget yes to confirm." in out
+    assert "Deleted 1 attempt and all reviews of ada." in out
+    assert "Attempts: 0 (0 correct)" in out
 
 
 def test_ctrl_c_and_end_of_input_exit_cleanly_with_progress_saved(chat):

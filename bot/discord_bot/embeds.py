@@ -88,10 +88,11 @@ def graded_embed(
     entry, result = feedback.entry, feedback.result
     mark, word, colour = VERDICT[result.verdict]
     bar = f"`{score_bar(result.score)}` **{result.score:.0%}**"
-    advice = "" if feedback.advice == result.feedback else f"\n\n{feedback.advice}"
+    # The advice, not the grader's feedback: that lists the key points the field below shows
+    # (when nothing matched, the advice is the grader's own explanation).
     embed = discord.Embed(
         title=f"{mark} {word} · {entry.id}",
-        description=clip(f"{bar}\n\n{result.feedback}{advice}", DESCRIPTION),
+        description=clip(f"{bar}\n\n{feedback.advice}", DESCRIPTION),
         colour=colour,
     )
     if who:
@@ -167,7 +168,9 @@ def demo_embed(
     )
     if demo.question_ids:
         embed.add_field(name="Answers", value=", ".join(demo.question_ids), inline=False)
-    tail = (run.output if run.ok else (run.stderr or run.output)).strip()
+    text = run.output if run.ok else (run.stderr or run.output)
+    # "plot: <path>" lines are for the runner (local paths); the plots are attached instead.
+    tail = "\n".join(line for line in text.splitlines() if not line.startswith("plot:")).strip()
     if tail:
         embed.add_field(name="Output (end)", value=f"```\n{tail[-(FIELD - 10):]}\n```", inline=False)
     if attached:

@@ -39,7 +39,7 @@ class Slowdown(app_commands.CheckFailure):
 _PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
 
 
-def describe(error: BaseException) -> tuple[str, int]:
+def describe(error: BaseException, command: str | None = None) -> tuple[str, int]:
     """(what to tell the user, log level) for an error; see the module docstring."""
     error = _unwrap(error)
     if isinstance(error, app_commands.TransformerError):
@@ -53,7 +53,8 @@ def describe(error: BaseException) -> tuple[str, int]:
     if isinstance(error, app_commands.MissingPermissions):
         names = ", ".join(_PERMISSION_NAMES.get(p, p.replace("_", " ").title())
                           for p in error.missing_permissions)
-        return f"Only members with the {names} permission can do that.", logging.INFO
+        what = f"use /{command}" if command else "do that"
+        return f"Only members with the {names} permission can {what}.", logging.INFO
     if isinstance(error, app_commands.NoPrivateMessage):
         return "That only works in a server, not in direct messages.", logging.INFO
     if isinstance(error, app_commands.CheckFailure):
@@ -84,10 +85,10 @@ class ErrorHandler:
     async def interaction_failed(
         self, interaction: discord.Interaction, error: BaseException, *, where: str | None = None
     ) -> None:
+        command = interaction.command.qualified_name if interaction.command else None
         if where is None:
-            command = interaction.command
-            where = f"/{command.qualified_name}" if command else f"interaction {interaction.type.name}"
-        text, level = describe(error)
+            where = f"/{command}" if command else f"interaction {interaction.type.name}"
+        text, level = describe(error, command)
         self._log(level, error, where, interaction.user, interaction.guild_id, interaction.channel_id)
         try:
             if interaction.response.is_done():

@@ -147,7 +147,9 @@ class Quiz(commands.Cog):
                 feedback, who=user.display_name, demos=self.demos_of(entry),
                 demo_base_url=self.bot.settings.demo_base_url,
             ),
-            "view": context_view(entry.id, related, reference=True),
+            "view": context_view(
+                entry.id, [self.kb.entries[q] for q in related], reference=True
+            ),
         }
 
     # --- /quiz and buttons --------------------------------------------------------------------

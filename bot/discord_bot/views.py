@@ -125,14 +125,16 @@ def quiz_view(ref: QuizRef, *, has_demo: bool, revealed: bool = False, max_hints
     return view
 
 
-def context_view(question_id: str | None, related: list[str], *, reference: bool) -> discord.ui.View:
-    """Buttons under a graded answer or an /ask answer; they also tell a later reply which
-    question it is about (see logic.message_role)."""
+def context_view(
+    question_id: str | None, related: list[Entry], *, reference: bool
+) -> discord.ui.View:
+    """Buttons under a graded answer: they also tell a later reply which question it is about
+    (see logic.message_role)."""
     view = discord.ui.View(timeout=None)
     if reference and question_id:
         view.add_item(ReferenceButton(question_id))
-    for qid in related:
-        view.add_item(TryButton(qid))
+    for entry in related:
+        view.add_item(TryButton(entry.id, f"Next: {entry.id} {entry.prompt}"))
     return view
 
 
