@@ -166,10 +166,108 @@ class QotdSchedule(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class MockNight(Base):
+    """A group mock-interview night (bot.mock): its settings and where its state machine is."""
+
+    __tablename__ = "mock_nights"
+    __table_args__ = (Index(None, "guild_id", "created_at"), Index(None, "state"))
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    guild_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    lobby_message_id: Mapped[str | None] = mapped_column(String(64))
+    host_id: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    rounds_total: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(Integer)
+    difficulty: Mapped[str | None] = mapped_column(String(8))
+    topics: Mapped[str] = mapped_column(Text)  # comma-separated
+    state: Mapped[str] = mapped_column(String(16))
+    paused_from: Mapped[str | None] = mapped_column(String(16))
+    remaining: Mapped[float | None] = mapped_column(Float)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_note: Mapped[str | None] = mapped_column(Text)
+
+
+class MockParticipant(Base):
+    __tablename__ = "mock_participants"
+    __table_args__ = (
+        ForeignKeyConstraint(["night_id"], ["mock_nights.id"], ondelete="CASCADE"),
+    )
+
+    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    role: Mapped[str | None] = mapped_column(String(16))
+    partner_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class MockRound(Base):
+    __tablename__ = "mock_rounds"
+    __table_args__ = (
+        ForeignKeyConstraint(["night_id"], ["mock_nights.id"], ondelete="CASCADE"),
+    )
+
+    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    question_id: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    skipped: Mapped[bool] = mapped_column(Boolean)
+    paused_seconds: Mapped[float] = mapped_column(Float)
+    message_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class MockAnswer(Base):
+    """Stored the moment it is submitted; the grade (and an interviewer's marks) when known."""
+
+    __tablename__ = "mock_answers"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["night_id", "round_number"], ["mock_rounds.night_id", "mock_rounds.number"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    round_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    covered: Mapped[str | None] = mapped_column(String(64))  # "1,0,1": per key point
+    marks: Mapped[str | None] = mapped_column(String(64))  # interviewer's, "1,0,-" ("-": unmarked)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MockSettings(Base):
+    """Per server: the role (besides Manage Events / Manage Server) that may host nights."""
+
+    __tablename__ = "mock_settings"
+
+    guild_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host_role_id: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 attempts = Attempt.__table__
 reviews = Review.__table__
 key_point_progress = KeyPointProgress.__table__
 qotd_schedules = QotdSchedule.__table__
+mock_nights = MockNight.__table__
+mock_participants = MockParticipant.__table__
+mock_rounds = MockRound.__table__
+mock_answers = MockAnswer.__table__
+mock_settings = MockSettings.__table__
 
 
 # --- engine -----------------------------------------------------------------------------------

@@ -121,6 +121,7 @@ class GradcheckBot(commands.AutoShardedBot):
             raise Slowdown(wait)
 
     async def setup_hook(self) -> None:
+        from bot.discord_bot.mock import Mock
         from bot.discord_bot.qotd import Qotd
         from bot.discord_bot.quiz import Quiz
         from bot.discord_bot.study import Study
@@ -134,7 +135,7 @@ class GradcheckBot(commands.AutoShardedBot):
         url = self.settings.resolved_database_url
         self.progress = await ProgressStore.open(url)  # migrates, qotd_schedules included
         self.qotd_store = QotdStore.open(url)
-        for cog in (Quiz, Study, Qotd):
+        for cog in (Quiz, Study, Qotd, Mock):
             await self.add_cog(cog(self))
         self.add_dynamic_items(*DYNAMIC_ITEMS)
         await self.sync_commands()
@@ -190,7 +191,7 @@ def run_discord(settings: Settings | None = None, runtime: Runtime | None = None
     if not token:
         return _fail(
             "DISCORD_TOKEN is not set: create a bot in the Discord developer portal "
-            "(see docs/discord.md) and export DISCORD_TOKEN=<its token>"
+            "(see 'Run it on Discord' in the README) and export DISCORD_TOKEN=<its token>"
         )
     if logging.getLogger().level > logging.INFO:
         log.setLevel(logging.INFO)  # connection and failure lines are for the operator

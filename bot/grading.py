@@ -62,7 +62,10 @@ KEYWORD_RATIO = 0.12
 class GradingParams:
     """Thresholds for what the feedback *shows*; the verdict comes from the fitted model."""
 
-    kp_covered: float = 0.55  # a key point is shown as covered at this similarity
+    # A key point is shown as covered when meaning AND wording agree: MiniLM rates any sentence on
+    # the same topic ~0.6-0.8 similar, so similarity alone marks points the answer never made.
+    # (similarity, share of the key point's content words in the best sentence) pairs, any of:
+    kp_covered: tuple = ((0.45, 0.5), (0.55, 0.3), (0.85, 0.0))
     mis_at: float = 0.70  # a misconception is shown when this close ...
     mis_margin: float = 0.03  # ... and this much closer than to any key point
     echo_at: float = 0.90  # a sentence this close to the prompt is an echo
@@ -126,6 +129,7 @@ class Signals:
     mis_sims: np.ndarray  # (M,) best similarity per misconception claim
     mis_margins: np.ndarray  # (M,) that sentence's similarity to the claim minus to its best key point
     order_margins: np.ndarray  # (M,) the same contrast in ordered word overlap (ROUGE-L)
+    kp_recall: np.ndarray  # (K,) best share of each key point's content words in one sentence
     features: np.ndarray  # (F,) the model's inputs, see FEATURES
     echo_only: bool
 
@@ -135,6 +139,16 @@ FEATURES = (
     "mis_margin_pos", "answer_cosine", "token_recall", "tfidf", "prompt_sim", "log_words", "no_claims",
     "order_margin",
 )
+
+
+def key_point_recall(sentences: list[str], entry: Entry) -> np.ndarray:
+    """Per key point: the largest share of its content words that one answer sentence contains."""
+    words = [set(content_words(s)) for s in sentences]
+    out = []
+    for point in entry.key_points:
+        wanted = set(content_words(point))
+        out.append(max(len(wanted & w) for w in words) / max(1, len(wanted)))
+    return np.array(out)
 
 
 def order_margins(sentences: list[str], entry: Entry) -> np.ndarray:
@@ -148,7 +162,7 @@ def order_margins(sentences: list[str], entry: Entry) -> np.ndarray:
 
 def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Reference,
                     tfidf_vec: np.ndarray, n_words: int, no_claims: bool, echo_at: float,
-                    order: np.ndarray) -> Signals:
+                    order: np.ndarray, kp_recall: np.ndarray) -> Signals:
     prompt_sims = sent_vecs @ ref.prompt  # (S,)
     keep = prompt_sims < echo_at
     echo_only = not keep.any()
@@ -172,7 +186,7 @@ def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Refere
         float(mean @ ref.answer), token_recall, float(tfidf_vec @ ref.tfidf), prompt_sims.max(),
         math.log1p(n_words), float(no_claims), float(order.max()),
     ])
-    return Signals(kp_sims, mis_sims, mis_margins, order, features, echo_only)
+    return Signals(kp_sims, mis_sims, mis_margins, order, kp_recall, features, echo_only)
 
 
 @dataclass(frozen=True)
@@ -319,6 +333,7 @@ class Grader:
                 vectors[start:stop], [t for t, _ in tokens[start:stop]], ref, tfidf_vec,
                 len(prep.text.split()), prep.no_claims is not None, self.params.echo_at,
                 order_margins(prep.sentences, self.kb.entries[qid]),
+                key_point_recall(prep.sentences, self.kb.entries[qid]),
             )
             out.append((prep, sig))
             start = stop
@@ -333,7 +348,9 @@ class Grader:
         entry = self.entry(question_id)
         p = self.params
         verdict, score, triggered = decide(sig, self.model, p)
-        covered = sig.kp_sims >= p.kp_covered
+        covered = np.zeros(len(sig.kp_sims), dtype=bool)
+        for min_sim, min_recall in p.kp_covered:
+            covered |= (sig.kp_sims >= min_sim) & (sig.kp_recall >= min_recall)
         if prep.no_claims or sig.echo_only:
             covered = np.zeros_like(covered)
         cap = max(0.0, 1.0 - p.hint_cost * max(0, hints_used))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from index.store import VectorIndex, load_or_build, recall_against_exact
@@ -24,7 +26,7 @@ def test_stale_index_is_rebuilt_not_used(runtime, tmp_path):
     index.save(tmp_path)
     assert index.stale_reason(runtime.kb, runtime.settings.model, "flat") is None
     assert "model" in index.stale_reason(runtime.kb, "some-other-model", "flat")
-    changed = type(runtime.kb)(runtime.kb.entries, runtime.kb.groups, runtime.kb.demos, "changed")
+    changed = replace(runtime.kb, questions_hash="changed")
     assert "changed" in index.stale_reason(changed, runtime.settings.model, "flat")
     rebuilt = load_or_build(changed, tmp_path, runtime.embedder.encode, runtime.settings.model)
     assert rebuilt.meta.knowledge_hash == "changed"

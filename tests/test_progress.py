@@ -452,7 +452,7 @@ async def test_migrations_match_the_models(database):
     finally:
         await engine.dispose()
     assert diff == []
-    assert version == "0002"  # 0002: qotd_schedules (Discord question of the day)
+    assert version == "0003"  # 0003: mock_* (group mock-interview nights)
 
 
 async def test_rejects_bad_arguments(store):
