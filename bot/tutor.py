@@ -493,8 +493,19 @@ class TutorSession:
     # --- asking ------------------------------------------------------------------------------
 
     async def quiz(self, args: str = "") -> Question:
-        """Parse /quiz arguments and ask a question (an open one is dropped, unrecorded)."""
-        return await self.pick(parse_quiz_args(args, self.kb))
+        """Parse /quiz arguments and ask a question (an open one is dropped, unrecorded).
+
+        Words that are not a topic, difficulty, mode or id ("/quiz xor", "/quiz dead relu") are
+        searched in the knowledge base; a confident match is asked, otherwise the topics are listed.
+        """
+        try:
+            request = parse_quiz_args(args, self.kb)
+        except UnknownTopic:
+            found = await self.backend.ask(args, k=1)
+            if not found.confident:
+                raise
+            request = QuizRequest(id_prefix=found.results[0].question_id)
+        return await self.pick(request)
 
     async def review(self) -> Question:
         return await self.pick(QuizRequest(mode="review"))

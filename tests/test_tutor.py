@@ -313,3 +313,11 @@ async def test_storage_failure_keeps_the_grade_and_says_so(make_session, progres
     fb = await s.answer(GOOD_65)
     assert fb.verdict == "correct" and fb.recorded is None
     assert "locked" in fb.save_error
+
+
+async def test_quiz_by_keyword_searches_the_knowledge_base(make_session):
+    session = make_session()
+    question = await session.quiz("xor")
+    assert question.entry.id == "8.3.64"
+    with pytest.raises(UnknownTopic):
+        await session.quiz("astrology")
