@@ -255,8 +255,12 @@ _BANDS = (
 )
 
 
-def readiness(topics: Sequence[TopicMastery]) -> tuple[int, str]:
-    """A 0-100 figure (see the module docstring) and one sentence explaining it."""
+def readiness(topics: Sequence[TopicMastery], mastered: int | None = None) -> tuple[int, str]:
+    """A 0-100 figure (see the module docstring) and one sentence explaining it.
+
+    `mastered` is the number of distinct key points mastered; summing over topics would count a
+    key point of a two-topic question twice.
+    """
     total = sum(t.total for t in topics)
     if not total:
         return 0, "No questions in the knowledge base yet."
@@ -265,7 +269,8 @@ def readiness(topics: Sequence[TopicMastery]) -> tuple[int, str]:
     if not attempted:
         return 0, "Readiness 0/100: answer a first question to start tracking your progress."
     band = next(label for limit, label in _BANDS if score < limit)
-    mastered = sum(t.mastered for t in topics)
+    if mastered is None:
+        mastered = sum(t.mastered for t in topics)
     sentence = (
         f"Readiness {score}/100, {band}: {mastered} key points mastered, "
         f"{len(attempted)} of {len(topics)} topics practised"
@@ -630,7 +635,16 @@ class ProgressStore:
                 current, best = day_streaks((t.date() for t in times), now.date())
                 topics, seen = await self._topics(conn, user_id, kb)
                 due = await self._due(conn, user_id, now, None)
-        score, summary = readiness(topics)
+                mastered = (
+                    await conn.execute(
+                        select(func.count()).where(
+                            key_point_progress.c.user_id == user_id,
+                            key_point_progress.c.mastered.is_(True),
+                            key_point_progress.c.question_id.in_(list(kb.entries)),
+                        )
+                    )
+                ).scalar_one()
+        score, summary = readiness(topics, int(mastered))
         return UserStats(
             user_id=user_id,
             attempts=int(count),
