@@ -16,7 +16,8 @@ How a grade is made:
    - form: similarity to the prompt (echo), length, and whether the answer makes claims at all.
 4. A multinomial logistic model over those signals gives P(correct), P(partial), P(incorrect);
    its weights are fitted on knowledge/data/grading_dev.jsonl and evaluated with cross-validation
-   by question (`gradcheck eval grading --calibrate`). score = P(correct) + 0.5 * P(partial).
+   by question (`gradcheck eval grading --calibrate`). score = P(correct) + 0.5 * P(partial),
+   clipped to the verdict's band (correct 0.7-1, partial 0.35-0.7, incorrect 0-0.35).
 5. Hard rules on top: no claims (keywords only, "I don't know", an echo, nothing near any key
    point) is incorrect; a stated misconception (by meaning, or by word order for reversed claims)
    is never graded correct. Each hint used caps the score (not the verdict).
@@ -44,6 +45,7 @@ from knowledge.schema import Entry
 
 MAX_SENTENCES = 60
 VERDICTS: tuple[Verdict, ...] = ("correct", "partial", "incorrect")
+SCORE_BANDS = {"correct": (0.7, 1.0), "partial": (0.35, 0.7), "incorrect": (0.0, 0.35)}
 MODEL_PATH = Path(__file__).with_name("grader_model.json")
 
 _DONT_KNOW = re.compile(
@@ -231,7 +233,9 @@ def decide(signals: Signals, model: VerdictModel, params: GradingParams) -> tupl
     verdict = VERDICTS[int(probs.argmax())]
     if verdict == "correct" and triggered.any():
         verdict = "partial"
-    return verdict, float(probs[0] + 0.5 * probs[1]), triggered
+    # Expected credit, kept inside the verdict's band so "incorrect 44%" never shows.
+    low, high = SCORE_BANDS[verdict]
+    return verdict, float(np.clip(probs[0] + 0.5 * probs[1], low, high)), triggered
 
 
 def write_feedback(entry: Entry, verdict: Verdict, covered: np.ndarray, triggered: np.ndarray,
