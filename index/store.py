@@ -58,7 +58,7 @@ def rows_for(kb: KnowledgeBase) -> list[Row]:
         for i, alias in enumerate(entry.aliases):
             rows.append(Row(entry.id, "alias", i, alias))
         rows.append(Row(entry.id, "reference", 0, entry.reference_answer))
-        for i, sentence in enumerate(split_sentences(entry.reference_answer, max_words=1000)):
+        for i, sentence in enumerate(split_sentences(entry.reference_answer, max_words=1000, semicolons=False)):
             rows.append(Row(entry.id, "reference_sentence", i, sentence))
         for i, point in enumerate(entry.key_points):
             rows.append(Row(entry.id, "key_point", i, point))

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[A-Za-z0-9])|\n\s*\n+")
+# No split after "e.g." / "i.e." / "vs." / "cf.": they sit inside sentences.
+_ABBREV = r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bvs\.)(?<!\bcf\.)"
+_SENTENCE_END = re.compile(_ABBREV + r"(?<=[.!?;])\s+(?=[\"'(\[A-Za-z0-9])|\n\s*\n+")
+_SENTENCE_END_NO_SEMICOLON = re.compile(_ABBREV + r"(?<=[.!?])\s+(?=[\"'(\[A-Za-z0-9])|\n\s*\n+")
 # A line break starts a new piece only before a bullet; other single breaks are just wrapping.
 _WRAPPED = re.compile(r"\n(?!\s*(?:[-*•]|\d+[.)])\s)\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _CODE_HINT = re.compile(r"(np\.|=|\bdef\b|\breturn\b|\(\s*\)|\[:|\bfor\b.*\bin\b)")
 
 
-def split_sentences(text: str, max_words: int = 40) -> list[str]:
+def split_sentences(text: str, max_words: int = 40, semicolons: bool = True) -> list[str]:
     """Split into sentences (and bullet lines); very long sentences are cut at clause breaks.
 
-    Decimal points ("0.5") do not split because a split needs whitespace after the stop.
+    Decimal points ("0.5") do not split because a split needs whitespace after the stop. Answers
+    split at semicolons too (each clause is often its own claim); text shown to people does not.
     """
+    end = _SENTENCE_END if semicolons else _SENTENCE_END_NO_SEMICOLON
     if looks_like_code(text):
         return [line.strip() for line in text.splitlines() if line.strip() and line.strip() != "```"]
     pieces: list[str] = []
     text = _WRAPPED.sub(" ", text.strip())
-    for raw in re.split(r"\n|" + _SENTENCE_END.pattern, text):
+    for raw in re.split(r"\n|" + end.pattern, text):
         if raw is None:
             continue
         sentence = _BULLET.sub("", raw).strip()
