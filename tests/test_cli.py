@@ -110,9 +110,8 @@ def test_eval_commands_print_the_contract_fields(capsys, tmp_path):
         writer = csv.writer(handle)
         writer.writerow(["qid", "in_published_set", "reference_answer", "student_answer",
                          "student_answer_sent", "score_avg"])
-        for i, (answer, score) in enumerate([("a stack is last in first out", 5),
-                                             ("it is a list", 2), ("no idea", 0),
-                                             ("last in, first out order", 4.5)]):
+        for answer, score in [("a stack is last in first out", 5), ("it is a list", 2),
+                              ("no idea", 0), ("last in, first out order", 4.5)]:
             writer.writerow([1, 1, "A stack stores items last in, first out.", answer, answer, score])
     code, out, _ = run(capsys, "eval", "asag", str(asag), "--json")
     data = json.loads(out)
