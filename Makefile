@@ -26,6 +26,7 @@ chat: $(STAMP)
 	$(BIN)/gradcheck chat
 
 test: $(STAMP) compose-cli
+	$(BIN)/ruff check bot index knowledge tests
 	$(BIN)/python -m pytest -q
 
 # tests/test_deploy.py validates docker-compose.yml with Debian's docker-compose (`config` needs
