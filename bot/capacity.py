@@ -19,6 +19,7 @@ import random
 import statistics
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from bot.bench import _answers, _percentile
@@ -53,6 +54,9 @@ class _Load:
 
     def __init__(self, service, store, answers):
         self.service, self.store, self.answers = service, store, answers
+        # Fresh users per run: on a reused database, the same users re-answering the same
+        # questions run by run would grow their review intervals without end.
+        self.run_id = uuid.uuid4().hex[:8]
         self.latencies: list[float] = []
         self.done = 0
         self._next = 0
@@ -62,7 +66,8 @@ class _Load:
         self._next += 1
         start = time.perf_counter()
         result = await self.service.grade(qid, answer)
-        await self.store.record_attempt(user, qid, answer, result, seconds=30.0, guild_id="bench")
+        await self.store.record_attempt(f"capacity-{self.run_id}-{user}", qid, answer, result,
+                                        seconds=30.0, guild_id="capacity-bench")
         self.latencies.append(time.perf_counter() - start)
         self.done += 1
 
@@ -73,7 +78,7 @@ async def _saturate(load: _Load, users: int, seconds: float) -> float:
 
     async def user(n: int) -> None:
         while time.perf_counter() < stop:
-            await load.one(f"capacity-user-{n}")
+            await load.one(str(n))
 
     start = time.perf_counter()
     await asyncio.gather(*(user(n) for n in range(users)))
@@ -89,7 +94,7 @@ async def _offer(load: _Load, rate: float, seconds: float, seed: int = 8) -> flo
     arrival = start
     while arrival < start + seconds:
         await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
-        tasks.append(asyncio.create_task(load.one(f"capacity-user-{n % 500}")))
+        tasks.append(asyncio.create_task(load.one(str(n % 500))))
         n += 1
         arrival += rng.expovariate(rate)
     await asyncio.gather(*tasks)

@@ -36,13 +36,17 @@ class Check:
         return asdict(self) | {"seconds": round(self.seconds, 3)}
 
 
-def head_revision() -> str:
+def _scripts():
     from alembic.script import ScriptDirectory
 
     from bot.db import alembic_config
 
-    # The URL is not used: the head comes from the migration scripts shipped with this code.
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    # The URL is not used: revisions come from the migration scripts shipped with this code.
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
+def head_revision() -> str:
+    return _scripts().get_current_head()
 
 
 async def current_revision(url: str, **engine_kwargs: Any) -> str | None:
@@ -103,6 +107,8 @@ async def _database_checks(url: str, engine_kwargs: dict) -> list[Check]:
         detail, ok = f"at head {head}", True
     elif current is None:
         detail, ok = f"no schema yet (head is {head}): run gradcheck db upgrade", False
+    elif current not in {r.revision for r in _scripts().walk_revisions()}:
+        detail, ok = f"at {current}, newer than this gradcheck (head {head}): upgrade it", False
     else:
         detail, ok = f"at {current}, head is {head}: run gradcheck db upgrade", False
     checks.append(Check("migrations", ok, detail, time.perf_counter() - start))
@@ -127,7 +133,7 @@ def check_index(settings: Settings, kb=None) -> Check:
     seconds = time.perf_counter() - start
     if reason:
         return Check("index", False, f"stale ({reason}): run gradcheck index build", seconds)
-    return Check("index", True, f"{index.count} rows, fresh ({directory})", seconds)
+    return Check("index", True, f"{index.count()} rows, fresh ({directory})", seconds)
 
 
 def check_model(settings: Settings, load: Callable[[str], Any] | None = None) -> Check:

@@ -13,7 +13,7 @@ Question level: SM-2 (Wozniak 1990), fed by the automatic grade instead of a sel
    6 days for the second, then the previous interval * EF (the EF from before this review),
    rounded up to whole days.
    q < 3 (forgotten): repetitions reset to 0, the interval is 1 day and `lapses` += 1.
-4. due_at = now + interval.
+4. due_at = now + interval, the interval capped at MAX_INTERVAL_DAYS (a year).
 
 Key point level (the grader reports, per attempt, which key points the answer covered):
 
@@ -34,6 +34,7 @@ INITIAL_EASE = 2.5
 MIN_EASE = 1.3
 FIRST_INTERVAL_DAYS = 1
 SECOND_INTERVAL_DAYS = 6
+MAX_INTERVAL_DAYS = 365
 PASSING_QUALITY = 3
 
 MASTERY_STREAK = 2
@@ -103,7 +104,8 @@ def next_state(state: ReviewState | None, quality: int, now: datetime) -> Review
             interval = SECOND_INTERVAL_DAYS
         else:
             # round() first so float noise (6 * 2.5 = 15.000000000000002) does not add a day.
-            interval = math.ceil(round(state.interval_days * state.ease, 6))
+            # Capped: a long streak of correct answers must not push due dates past any calendar.
+            interval = min(MAX_INTERVAL_DAYS, math.ceil(round(state.interval_days * state.ease, 6)))
         lapses = state.lapses
     else:
         repetitions, interval, lapses = 0, FIRST_INTERVAL_DAYS, state.lapses + 1

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import shutil
+import sqlite3
 import sys
 import uuid
 from dataclasses import dataclass
@@ -199,14 +201,9 @@ async def test_upgrade_from_the_previous_revision_keeps_data(database):
 
 async def test_several_processes_migrating_at_once(database, request):
     """Shards start together: one migrates, the others wait (advisory lock / BEGIN IMMEDIATE).
-    Real processes: Alembic's context is process-global, so threads would not be the real thing."""
-    if database.kind == "sqlite":
-        # Alembic treats SQLite DDL as non-transactional and commits after each revision, which
-        # ends the BEGIN IMMEDIATE; a process that read the version meanwhile re-runs the next
-        # revision ("table ... already exists"; ~1 start in 10 here). Fix: transactional_ddl=True
-        # in bot/migrations/env.py's context.configure. Shards need PostgreSQL anyway.
-        request.applymarker(pytest.mark.xfail(
-            reason="SQLite: Alembic commits between revisions (see comment)", strict=False))
+    Real processes: Alembic's context is process-global, so threads would not be the real thing.
+    On SQLite this needs transactional_ddl=True in bot/migrations/env.py (one transaction for all
+    revisions); without it a process could re-run a revision another had just applied."""
     code = "import sys, json; from bot.db import upgrade_database; " \
            "upgrade_database(sys.argv[1], **json.loads(sys.argv[2]))"
     procs = [
@@ -338,6 +335,7 @@ def test_health_before_and_after_db_upgrade(capsys, fresh_env):
     assert [line.split()[:2] for line in lines] == [
         ["ok", "database"], ["ok", "migrations"], ["ok", "index"], ["ok", "model"]]
     assert f"at head {revisions()[-1]}" in lines[1]
+    assert re.search(r"index +\d+ rows, fresh", lines[2]), lines[2]
 
 
 def test_health_exit_codes_name_the_first_failure(capsys, fresh_env, runtime, tmp_path, use_env):
@@ -377,6 +375,15 @@ def test_health_exit_codes_name_the_first_failure(capsys, fresh_env, runtime, tm
                                    load_model=_no_model)
         assert health.exit_code(checks) == 4
         assert f"at {revisions()[0]}, head is {revisions()[-1]}" in checks[1].detail
+
+    # 4 too: a database migrated by a newer gradcheck.
+    newer = tmp_path / "newer.sqlite3"
+    upgrade_database(f"sqlite:///{newer}")
+    with sqlite3.connect(newer) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    checks = health.run_checks(settings, url=f"sqlite:///{newer}", kb=runtime.kb,
+                               load_model=_no_model)
+    assert health.exit_code(checks) == 4 and "newer than this gradcheck" in checks[1].detail
 
     # 3: the database does not answer, whatever else fails too.
     use_env(GRADCHECK_DATABASE_URL="postgresql://gradcheck:secret@127.0.0.1:1/gradcheck",

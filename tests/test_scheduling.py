@@ -136,3 +136,15 @@ def test_miss_breaks_the_streak_and_mastery():
     lost = next_key_point_state(state, False, T0)
     assert not lost.mastered and lost.streak == 0 and lost.times_covered == 3
     assert lost.due_at == T0 + timedelta(days=1)
+
+
+def test_interval_is_capped_so_long_streaks_never_overflow_dates():
+    from datetime import UTC, datetime
+
+    from bot.scheduling import MAX_INTERVAL_DAYS, next_state
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    state = None
+    for _ in range(60):
+        state = next_state(state, 5, now)
+    assert state.interval_days == MAX_INTERVAL_DAYS

@@ -51,6 +51,9 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        # One transaction around all revisions, on SQLite too: processes starting at once then
+        # cannot both apply the same revision ("table already exists").
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
