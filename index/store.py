@@ -10,6 +10,7 @@ point and each misconception claim, each row mapped back to (question id, role, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -67,6 +68,15 @@ def rows_for(kb: KnowledgeBase) -> list[Row]:
     return rows
 
 
+def rows_hash(rows: list[Row]) -> str:
+    """What the vectors depend on: every row's text and role (so knowledge edits and changes to
+    how rows are cut both make a saved index stale)."""
+    digest = hashlib.sha256()
+    for row in sorted(rows, key=lambda r: (r.question_id, r.role, r.position)):
+        digest.update(f"{row.question_id}\x1f{row.role}\x1f{row.position}\x1f{row.text}\x1e".encode())
+    return digest.hexdigest()[:16]
+
+
 def _make_index(kind: str, dimension: int) -> faiss.Index:
     if kind == "flat":
         return faiss.IndexFlatIP(dimension)
@@ -113,7 +123,7 @@ class VectorIndex:
             model=model,
             dimension=int(vectors.shape[1]),
             kind=kind,
-            knowledge_hash=kb.questions_hash,
+            knowledge_hash=rows_hash(rows),
             rows=len(rows),
             built_at=time.time(),
             build_seconds=round(time.perf_counter() - started, 3),
@@ -165,8 +175,8 @@ class VectorIndex:
             return f"built with model {self.meta.model!r}, settings ask for {model!r}"
         if self.meta.kind != kind:
             return f"index kind {self.meta.kind!r} != {kind!r}"
-        if self.meta.knowledge_hash != kb.questions_hash:
-            return "knowledge files changed since the index was built"
+        if self.meta.knowledge_hash != rows_hash(rows_for(kb)):
+            return "knowledge (or how it is split into rows) changed since the index was built"
         return None
 
 

@@ -68,7 +68,6 @@ class KnowledgeBase:
     demos: dict[str, DemoInfo]
     content_hash: str  # question files and demos
     problems: list[Problem] = field(default_factory=list)
-    questions_hash: str = ""  # question files only: what the index is built from
 
     def get(self, question_id: str) -> Entry | None:
         return self.entries.get(question_id)
@@ -226,8 +225,7 @@ def load_knowledge(
                 problems.append(Problem(str(questions_dir.name), required, None, "required entry is missing"))
 
     content_hash = _hash_files(files + [p.path for p in demos.values()]) if files else "empty"
-    questions_hash = _hash_files(files) if files else "empty"
-    return KnowledgeBase(entries, groups, demos, content_hash, problems, questions_hash)
+    return KnowledgeBase(entries, groups, demos, content_hash, problems)
 
 
 def load_valid_knowledge(questions_dir: Path = QUESTIONS_DIR) -> KnowledgeBase:

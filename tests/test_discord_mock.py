@@ -7,7 +7,7 @@ import time
 
 from bot.mock.store import MockStore
 from tests import test_discord
-from tests.fake_discord import EPHEMERAL, MODAL, FakeDiscord
+from tests.fake_discord import EPHEMERAL, MODAL, UPDATE, FakeDiscord
 from tests.test_discord import bot_settings, buttons, embed_text, running, serving
 
 fake, bot = test_discord.fake, test_discord.bot  # the same fixtures: a fake Discord, a bot on it
@@ -192,14 +192,16 @@ async def test_fifty_simultaneous_answers_are_all_scored(fake, bot):
     host = fake.add_user("host", admin=True)
     users = [fake.add_user(f"p{i}") for i in range(50)]
     night_id, lobby = await open_night(fake, host, rounds=1, seconds=300)
-    await asyncio.gather(*(press(fake, u, lobby, "join") for u in users))
+    joined = await asyncio.gather(*(press(fake, u, lobby, "join") for u in users))
+    assert all(cb["type"] == UPDATE for cb in joined), [c for c in joined if c["type"] != UPDATE][:1]
     assert len(cog.nights[night_id].present) == 50
     await press(fake, host, lobby, "start")
     rnd = await round_message(fake, lobby, 1)
     entry = bot.runtime.kb.entries[qid_of(rnd)]
     cid = next(c for c in buttons(rnd) if ":answer:" in c)
     opened = await asyncio.gather(*(fake.press(u, int(rnd["id"]), cid) for u in users))
-    assert all((await fake.wait_callback(o))["type"] == MODAL for o in opened)
+    modals = await asyncio.gather(*(fake.wait_callback(o) for o in opened))
+    assert all(cb["type"] == MODAL for cb in modals)
     before = bot.service.batches
     submitted = await asyncio.gather(*(
         fake.submit(u, o, {"answer": entry.key_points[i % len(entry.key_points)]})
@@ -213,3 +215,51 @@ async def test_fifty_simultaneous_answers_are_all_scored(fake, bot):
     night = await cog.store.load(night_id)
     answers = night.rounds[0].answers
     assert len(answers) == 50 and all(a.graded for a in answers.values())
+
+
+
+async def test_interviewer_mode_marks_sit_beside_the_grade_in_the_scorecard(fake, bot):
+    cog = fast(bot)
+    host = fake.add_user("host", admin=True)
+    ana, ben = fake.add_user("ana"), fake.add_user("ben")
+    night_id, lobby = await open_night(fake, host, rounds=2)
+    for user in (ana, ben):
+        await press(fake, user, lobby, "join")
+    it = await fake.slash(ana, "mock", sub="pairs")
+    refused = await fake.wait_callback(it)
+    assert "Only the host" in refused["data"]["content"]
+    paired = await fake.wait_reply(await fake.slash(host, "mock", sub="pairs"))
+    assert f"<@{ana.id}> interviews <@{ben.id}>" in embed_text(paired)
+    await press(fake, host, lobby, "start")
+    rnd = await round_message(fake, lobby, 1)
+    entry = bot.runtime.kb.entries[qid_of(rnd)]
+
+    not_for_you = await press(fake, ben, paired, "brief")
+    assert "for interviewers" in not_for_you["data"]["content"]
+    await press(fake, ana, paired, "brief")
+    brief = next(m for m in reversed(list(fake.messages.values()))
+                 if m["flags"] & EPHEMERAL and "Interviewer brief" in embed_text(m))
+    text = embed_text(brief)
+    assert entry.key_points[0][:40] in text and entry.hints[0][:40] in text
+    assert "hasn't answered yet" in text
+
+    await answer(fake, ben, rnd, " ".join(entry.key_points[:2]))  # only the candidate answers
+    result = await reveal(fake, lobby, 1)
+    assert f"<@{ben.id}>" in embed_text(result) and f"<@{ana.id}>" not in embed_text(result)
+    n = len(entry.key_points)
+    for i in range(n):  # ana marks the first two covered, the rest missed
+        mark = f"gc:mk:{night_id}:1:{ben.id}:{i}:{int(i < 2)}"
+        brief = fake.messages[int(brief["id"])]
+        if i == 0:
+            refused = await fake.wait_callback(await fake.press(ben, int(brief["id"]), mark))
+            assert "Only this candidate's interviewer" in refused["data"]["content"]
+        await fake.wait_callback(await fake.press(ana, int(brief["id"]), mark))
+    assert "✓" in embed_text(fake.messages[int(brief["id"])])
+    stored = await cog.store.load(night_id)
+    assert stored.rounds[0].answers[ben.id].marks == tuple(i < 2 for i in range(n))
+
+    await press(fake, host, result, "end")
+    final = await fake.wait_message(lambda m: "Final scoreboard" in embed_text(m))
+    text = embed_text(final)
+    assert "Scorecard" in text
+    assert f"<@{ben.id}> round 1: interviewer <@{ana.id}> 2/{n} · grader " in text

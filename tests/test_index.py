@@ -26,11 +26,14 @@ def test_stale_index_is_rebuilt_not_used(runtime, tmp_path):
     index.save(tmp_path)
     assert index.stale_reason(runtime.kb, runtime.settings.model, "flat") is None
     assert "model" in index.stale_reason(runtime.kb, "some-other-model", "flat")
-    changed = replace(runtime.kb, questions_hash="changed")
+    entries = dict(runtime.kb.entries)
+    entries["8.3.65"] = entries["8.3.65"].model_copy(update={"prompt": "Why not start from zeros?"})
+    changed = replace(runtime.kb, entries=entries)
     assert "changed" in index.stale_reason(changed, runtime.settings.model, "flat")
     rebuilt = load_or_build(changed, tmp_path, runtime.embedder.encode, runtime.settings.model)
-    assert rebuilt.meta.knowledge_hash == "changed"
-    assert VectorIndex.load(tmp_path).meta.knowledge_hash == "changed"
+    assert rebuilt.meta.knowledge_hash != index.meta.knowledge_hash
+    assert "Why not start from zeros?" in [r.text for r in VectorIndex.load(tmp_path).rows]
+    assert rebuilt.stale_reason(changed, runtime.settings.model, "flat") is None
 
 
 def test_corrupt_index_files_are_rebuilt(runtime, tmp_path):

@@ -12,6 +12,9 @@ from bot.mock.night import (
     REVEAL,
     Night,
     NightError,
+    assign_pairs,
+    candidates_of,
+    human_vs_auto,
     make_pairs,
     missed_most,
 )
@@ -198,3 +201,23 @@ async def test_store_round_trip_and_history(tmp_path):
     finally:
         await store.close()
         await progress.close()
+
+
+def test_interviewer_mode_pairs_only_candidates_answer_and_marks_merge():
+    n = night()
+    n.join(CY, "cy", T0 + 1)
+    with pytest.raises(NightError, match="Only the host"):
+        assign_pairs(n, ANA)
+    assert assign_pairs(n, HOST) == [(ANA, BEN), (ANA, CY)]  # odd: ana interviews two
+    assert candidates_of(n, ANA) == [BEN, CY] and n.participants[ANA].role == "interviewer"
+    n.start(HOST, "8.3.65", T0 + 2)
+    n.submit(BEN, "ben", "b", T0 + 3, 1)
+    assert n.due(T0 + 4) is None
+    n.submit(CY, "cy", "c", T0 + 5, 1)
+    assert n.due(T0 + 6) == "close"  # the interviewer does not answer
+    n.record_grade(1, BEN, "partial", 0.5, [True, False, True])
+    n.mark(1, BEN, 0, True, 3)
+    n.mark(1, BEN, 1, True, 3)
+    with pytest.raises(NightError, match="hasn't answered"):
+        n.mark(1, ANA, 0, True, 3)
+    assert human_vs_auto(n.current.answers[BEN]) == (2, 2, 3)

@@ -5,5 +5,6 @@ store.py    the question-of-the-day table
 embeds.py   how questions, grades and answers look
 views.py    persistent buttons, the answer form, the confirmation view
 errors.py   the one error handler
-quiz.py, study.py, qotd.py   the cogs: slash commands, buttons, messages
+quiz.py, study.py, qotd.py, mock.py   the cogs: slash commands, buttons, messages (mock.py: the
+            mock-interview nights of bot/mock)
 """

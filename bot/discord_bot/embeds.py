@@ -269,7 +269,8 @@ You can also reply to the question with your answer.
 **/leaderboard** — this server, this week and all time.
 **/forgetme** — deletes everything stored about you (asks first).
 **/qotd set** `<channel> <time>` — (Manage Server) a question of the day, posted at a UTC time, \
-with a thread where every answer is graded."""
+with a thread where every answer is graded.
+**/mock start** `[rounds] [difficulty] [topics] [seconds]` — (host) a group mock-interview night in a thread: timed rounds, private answers, a reveal and a scoreboard. **/mock history** — past nights. **/mock pairs** — (host) interviewer mode."""
 
 
 def help_embed() -> discord.Embed:

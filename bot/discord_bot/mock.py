@@ -31,7 +31,19 @@ from bot.discord_bot.embeds import question_embed
 from bot.discord_bot.logic import ANSWER_FIELD, clip, modal_values, plural
 from bot.discord_bot.quiz import DIFFICULTY_CHOICES
 from bot.discord_bot.views import _route
-from bot.mock.night import FINISHED, LOBBY, OPEN, PAUSED, REVEAL, Night, NightError, missed_most
+from bot.mock.night import (
+    FINISHED,
+    LOBBY,
+    OPEN,
+    PAUSED,
+    REVEAL,
+    Night,
+    NightError,
+    assign_pairs,
+    candidates_of,
+    human_vs_auto,
+    missed_most,
+)
 from bot.mock.store import MockStore
 from bot.tutor import NothingToAsk, QuizRequest, pick_question, resolve_topic
 from knowledge.schema import Entry
@@ -41,7 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gradcheck.discord")
 
-ACTIONS = ("join", "leave", "start", "answer", "pause", "resume", "skip", "end", "next")
+ACTIONS = ("join", "leave", "start", "answer", "pause", "resume", "skip", "end", "next", "brief")
 MOCK_TEMPLATE = rf"gc:m:(?P<action>{'|'.join(ACTIONS)}):(?P<night>\d+):(?P<round>\d+)"
 FORM_RE = re.compile(r"gc:mform:(?P<night>\d+):(?P<round>\d+)")
 LABELS = {
@@ -54,7 +66,10 @@ LABELS = {
     "skip": ("Skip", "⏭️", discord.ButtonStyle.secondary),
     "end": ("End", "⏹️", discord.ButtonStyle.danger),
     "next": ("Next round", "➡️", discord.ButtonStyle.primary),
+    "brief": ("Interviewer brief", "🎤", discord.ButtonStyle.secondary),
 }
+# Interviewer mode: one key point of one candidate's answer marked covered (1) or missed (0).
+MARK_TEMPLATE = r"gc:mk:(?P<night>\d+):(?P<round>\d+):(?P<cand>\d+):(?P<index>\d):(?P<value>[01])"
 VERDICT_MARK = {"correct": "✅", "partial": "🟨", "incorrect": "❌"}
 MEDALS = ("🥇", "🥈", "🥉")
 
@@ -76,6 +91,27 @@ class MockButton(discord.ui.DynamicItem[discord.ui.Button], template=MOCK_TEMPLA
         cog = interaction.client.get_cog("Mock")  # type: ignore[union-attr]
         await _route(interaction, f"button {self.custom_id}", cog.on_button, self.action,
                      self.night_id, self.round_number)
+
+
+class MarkButton(discord.ui.DynamicItem[discord.ui.Button], template=MARK_TEMPLATE):
+    """On the interviewer's private brief: mark key point `index` of a candidate's answer."""
+
+    def __init__(self, night_id: int, round_number: int, candidate: int, index: int,
+                 value: bool, label: str):
+        super().__init__(discord.ui.Button(
+            label=clip(label, 80),
+            style=discord.ButtonStyle.success if value else discord.ButtonStyle.secondary,
+            custom_id=f"gc:mk:{night_id}:{round_number}:{candidate}:{index}:{int(value)}"))
+        self.args = (night_id, round_number, candidate, index, value)
+
+    @classmethod
+    async def from_custom_id(cls, interaction, item, match, /) -> MarkButton:
+        return cls(int(match["night"]), int(match["round"]), int(match["cand"]),
+                   int(match["index"]), match["value"] == "1", item.label or "")
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("Mock")  # type: ignore[union-attr]
+        await _route(interaction, f"button {self.custom_id}", cog.on_mark, *self.args)
 
 
 class MockAnswerModal(discord.ui.Modal):
@@ -119,14 +155,18 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         self.timers: dict[int, asyncio.Task] = {}
         self.grading: defaultdict[int, set[asyncio.Task]] = defaultdict(set)
         self._resuming: asyncio.Task | None = None
+        self.closing = False
         super().__init__()
 
     async def cog_load(self) -> None:
         self.store = MockStore.open(self.bot.settings.resolved_database_url)
-        self.bot.add_dynamic_items(MockButton)
+        self.bot.add_dynamic_items(MockButton, MarkButton)
         self._resuming = asyncio.create_task(self.resume_all(), name="mock-resume")
 
     async def cog_unload(self) -> None:
+        self.closing = True
+        for event in self.wake.values():
+            event.set()
         tasks = [t for t in (self._resuming, *self.timers.values()) if t is not None]
         tasks += [t for ts in self.grading.values() for t in ts]
         for task in tasks:
@@ -213,7 +253,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
             title=f"Round {rnd.number} of {night.rounds_total} · {entry.id}",
             footer="Press Answer: answers are private until the reveal.")
         answered = [f"<@{uid}>" for uid in rnd.answers]  # who, never what
-        embed.add_field(name=f"Answered ({len(answered)}/{len(night.present)})",
+        expected = [p for p in night.present if p.role != "interviewer"]
+        embed.add_field(name=f"Answered ({len(answered)}/{len(expected)})",
                         value=clip(" ".join(answered) or "nobody yet", 1024), inline=False)
         if not rnd.open:
             when = "Skipped." if rnd.skipped else "Time's up: the reveal is below."
@@ -237,7 +278,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
             f"**{(a.score or 0):.0%}** · {a.seconds:.0f} s"
             for i, a in enumerate(night.ranking(rnd), start=1)
         ]
-        silent = [f"<@{p.user_id}>" for p in night.present if p.user_id not in rnd.answers]
+        silent = [f"<@{p.user_id}>" for p in night.present
+                  if p.user_id not in rnd.answers and p.role != "interviewer"]
         if silent:
             lines.append(f"No answer: {' '.join(silent)}")
         embed = discord.Embed(
@@ -281,7 +323,61 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         if tips:
             embed.add_field(name="Weak topics and what to review", inline=False,
                             value=clip("\n".join(tips), 1024))
+        cards = self.scorecard(night)
+        if cards:
+            embed.add_field(name="Scorecard: interviewer marks beside the grader", inline=False,
+                            value=clip("\n".join(cards), 1024))
         return {"embed": embed}
+
+    def scorecard(self, night: Night) -> list[str]:
+        """Interviewer mode: per candidate and round, the human's key points beside the grader's."""
+        lines = []
+        for rnd in night.rounds:
+            for a in rnd.answers.values():
+                p = night.participants.get(a.user_id)
+                if p is None or p.role != "candidate":
+                    continue
+                human, auto, n = human_vs_auto(a)
+                marked = f"interviewer <@{p.partner_id}> {human}/{n}" if a.marks else \
+                    "interviewer: not marked"
+                grade = f"grader {auto}/{n} ({(a.score or 0):.0%})" if a.graded else "not graded"
+                lines.append(f"<@{a.user_id}> round {rnd.number}: {marked} · {grade}")
+        return lines
+
+    def brief_message(self, night: Night, interviewer: int) -> dict[str, Any]:
+        """The interviewer's private brief: question, key points, hints, follow-ups, marks."""
+        rnd = night.current
+        if rnd is None:
+            raise NightError("The first question isn't out yet: press this again once it is.")
+        entry = self.kb.entries[rnd.question_id]
+        embed = discord.Embed(title=f"Interviewer brief · round {rnd.number} · {entry.id}",
+                              description=f"**{entry.prompt}**", colour=discord.Colour.purple())
+        embed.add_field(name="Key points", inline=False, value=clip("\n".join(
+            f"{i}. {kp}" for i, kp in enumerate(entry.key_points, start=1)), 1024))
+        embed.add_field(name="Hint ladder (give them in order)", inline=False, value=clip(
+            "\n".join(f"{i}. {h}" for i, h in enumerate(entry.hints, start=1)), 1024))
+        follow = [f"{q}: {self.kb.entries[q].prompt}" for q in entry.follow_ups
+                  if q in self.kb.entries][:3]
+        if follow:
+            embed.add_field(name="Harder follow-ups", value=clip("\n".join(follow), 1024),
+                            inline=False)
+        view = discord.ui.View(timeout=None)
+        for cand in candidates_of(night, interviewer)[:2]:  # 2 x 6 x 2 buttons fit in 25
+            answer = rnd.answers.get(cand)
+            if answer is None:
+                status = "hasn't answered yet"
+            else:
+                marks = answer.marks or (None,) * len(entry.key_points)
+                status = "answered · your marks: " + " ".join(
+                    f"{i}{'✓' if m else '✗' if m is False else '·'}"
+                    for i, m in enumerate(marks, start=1))
+            embed.add_field(name="Candidate", value=f"<@{cand}> {status}", inline=False)
+            for i in range(len(entry.key_points)):
+                for value in (True, False):
+                    view.add_item(MarkButton(night.id or 0, rnd.number, cand, i, value,
+                                             f"{'✓' if value else '✗'} {i + 1}"))
+        embed.set_footer(text="Mark each key point as your candidate covers it (✓) or not (✗).")
+        return {"embed": embed, "view": view}
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -350,7 +446,40 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         await interaction.response.send_message(
             f"Members with {role.mention} can now host mock nights.", ephemeral=True)
 
+    @app_commands.command(name="pairs", description="Interviewer mode: pair people up")
+    async def pairs(self, interaction: discord.Interaction) -> None:
+        """Run by the host in the night's channel or thread: everyone present becomes an
+        interviewer or a candidate (in join order)."""
+        here = interaction.channel_id
+        night = next((n for n in reversed(self.nights.values())
+                      if here in (n.thread_id, n.channel_id)), None)
+        if night is None:
+            raise NightError("There is no mock night running here: start one with `/mock start`.")
+        async with self.locks[night.id or 0]:
+            pairs = assign_pairs(night, interaction.user.id)
+            await self.store.save(night)
+        lines = [f"🎤 <@{i}> interviews <@{c}>" for i, c in pairs]
+        embed = discord.Embed(title="Interviewer mode", colour=discord.Colour.purple(),
+                              description="\n".join(lines))
+        embed.set_footer(text="Interviewers: press Interviewer brief for the key points, hints "
+                              "and follow-ups (only you see them). Candidates: press Answer.")
+        await interaction.response.send_message(embed=embed,
+                                                view=_view(night.id or 0, 0, ["brief"]))
+        self.poke(night.id or 0, dirty=True)
+
     # --- buttons ------------------------------------------------------------------------------
+
+    async def on_mark(self, interaction: discord.Interaction, night_id: int, round_number: int,
+                      candidate: int, index: int, value: bool) -> None:
+        night = await self.get(night_id)
+        p = night.participants.get(candidate)
+        if interaction.user.id not in (night.host_id, p and p.partner_id):
+            raise NightError("Only this candidate's interviewer can mark their answer.")
+        n_points = len(self.kb.entries[night.rounds[round_number - 1].question_id].key_points)
+        async with self.locks[night_id]:
+            answer = night.mark(round_number, candidate, index, value, n_points)
+            await self.store.set_grade(night_id, round_number, answer)
+        await interaction.response.edit_message(**self.brief_message(night, interaction.user.id))
 
     async def on_button(self, interaction: discord.Interaction, action: str, night_id: int,
                         round_number: int) -> None:
@@ -374,6 +503,12 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
             await interaction.response.defer()
             await self.open_next(night)
             await interaction.edit_original_response(**self.lobby_message(night))
+        elif action == "brief":
+            p = night.participants.get(user.id)
+            if p is None or p.role != "interviewer":
+                raise NightError("The brief is for interviewers: candidates answer with Answer.")
+            await interaction.response.send_message(**self.brief_message(night, user.id),
+                                                    ephemeral=True)
         elif action == "answer":
             rnd = night.current
             if rnd is None or rnd.number != round_number or not rnd.open:
@@ -545,7 +680,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         await self.bot.wait_until_ready()
         last_edit = 0.0
         event = self.wake[night_id]
-        while (night := self.nights.get(night_id)) is not None and night.state != FINISHED:
+        while not self.closing and (night := self.nights.get(night_id)) is not None \
+                and night.state != FINISHED:
             event.clear()
             now = time.time()
             try:
@@ -573,13 +709,16 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
             if night.deadline is not None:
                 wait = min(wait, night.deadline - time.time())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), max(0.05, wait))
+                async with asyncio.timeout(max(0.05, wait)):  # not wait_for: it can eat a cancel
+                    await event.wait()
 
     async def resume_all(self) -> None:
         """Pick up every unfinished night of this process's servers after a restart."""
         await self.bot.wait_until_ready()
         for night_id in await self.store.unfinished():
             night = await self.store.load(night_id)
+            if night_id in self.nights:
+                continue  # started since this process came up: the live copy is the truth
             if night is None or self.bot.get_guild(night.guild_id) is None:
                 continue  # another shard process's server, or the bot left it
             try:

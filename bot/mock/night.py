@@ -129,6 +129,8 @@ class Night:
         """Everyone still here has answered the open round (nobody here: not 'everyone')."""
         rnd = self.current
         present = self.present
+        # In interviewer mode only candidates answer; interviewers mark.
+        present = [p for p in present if p.role != "interviewer"]
         return bool(rnd and present) and all(p.user_id in rnd.answers for p in present)  # type: ignore[union-attr]
 
     def due(self, now: float) -> str | None:
@@ -352,6 +354,33 @@ def make_pairs(user_ids: Sequence[int]) -> list[tuple[int, int | None]]:
     if len(ids) % 2:
         pairs.append((pairs[0][0] if pairs else ids[-1], ids[-1] if pairs else None))
     return pairs
+
+
+def assign_pairs(night: Night, by: int) -> list[tuple[int, int | None]]:
+    """Interviewer mode: pair everyone present (in join order) as interviewer and candidate."""
+    night.require_host(by, "pair people up")
+    if night.state == FINISHED:
+        raise NightError("This night is over.")
+    people = [p.user_id for p in sorted(night.present, key=lambda p: p.joined_at)]
+    if len(people) < 2:
+        raise NightError("Interviewer mode needs at least two people: ask them to Join first.")
+    for p in night.participants.values():
+        p.role = p.partner_id = None
+    pairs = make_pairs(people)
+    for interviewer, candidate in pairs:
+        assert candidate is not None
+        night.participants[candidate].role = "candidate"
+        night.participants[candidate].partner_id = interviewer
+        me = night.participants[interviewer]
+        me.role = "interviewer"
+        me.partner_id = me.partner_id or candidate
+    night.mode = "pairs"
+    return pairs
+
+
+def candidates_of(night: Night, interviewer: int) -> list[int]:
+    return [p.user_id for p in night.participants.values()
+            if p.role == "candidate" and p.partner_id == interviewer]
 
 
 def human_vs_auto(answer: Answer) -> tuple[int, int, int]:
