@@ -22,24 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bot.bench import _answers, _percentile
-
-
-def _hwm_mb() -> float:
-    """Peak resident memory of this process (VmHWM), MB."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from bot.bench import _answers, _percentile, proc_status_mb
 
 
 def _latency_summary(latencies: list[float]) -> dict:
@@ -164,8 +147,8 @@ def measure_capacity(seconds: float = 20.0, users: int = 32, runtime=None,
         **report,
         "answers_per_s_per_core": round(report["answers_per_s"] / cores, 2),
         "answers_per_min": round(60 * report["answers_per_s"]),
-        "rss_mb": round(_rss_mb(), 1),
-        "peak_rss_mb": round(_hwm_mb(), 1),
+        "rss_mb": round(proc_status_mb("VmRSS"), 1),
+        "peak_rss_mb": round(proc_status_mb("VmHWM"), 1),
         "load_average_1m_before": round(load_before, 2),
     }
     return report

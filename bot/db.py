@@ -7,7 +7,9 @@ migrations in bot/migrations (hand-written, applied on open by `upgrade_database
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -433,3 +437,28 @@ def storage_error(label: str, exc: BaseException) -> StorageError:
     else:
         reason = f"failed: {detail}"
     return StorageError(f"{label} {reason}")
+
+
+class SqlStore:
+    """What every store over this database shares: the engine, a writer for serialised writes,
+    a label for messages, and one place that turns driver errors into a clear StorageError."""
+
+    def __init__(self, engine: AsyncEngine, label: str):
+        self._engine = engine
+        self._writer = writer(engine)
+        self._label = label
+
+    @classmethod
+    def open(cls, url: str):
+        parsed = normalize_url(url)
+        return cls(create_engine(parsed), database_label(parsed))
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (DBAPIError, OSError, PoolTimeoutError) as exc:
+            raise storage_error(self._label, exc) from exc

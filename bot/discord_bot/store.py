@@ -6,23 +6,14 @@ so SQLite and PostgreSQL run the same statements. Errors become one-line Storage
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import (
-    create_engine,
-    database_label,
-    normalize_url,
+    SqlStore,
     qotd_schedules,
-    storage_error,
-    writer,
 )
 
 T = qotd_schedules.c
@@ -55,26 +46,7 @@ def _row(row) -> QotdSchedule:
     )
 
 
-class QotdStore:
-    def __init__(self, engine: AsyncEngine, label: str):
-        self._engine = engine
-        self._writer = writer(engine)
-        self._label = label
-
-    @classmethod
-    def open(cls, url: str) -> QotdStore:
-        parsed = normalize_url(url)
-        return cls(create_engine(parsed), database_label(parsed))
-
-    async def close(self) -> None:
-        await self._engine.dispose()
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except (DBAPIError, OSError, PoolTimeoutError) as exc:
-            raise storage_error(self._label, exc) from exc
+class QotdStore(SqlStore):
 
     async def set(self, guild_id: int, channel_id: int, hour: int, minute: int) -> QotdSchedule:
         """Create or change a server's schedule; today's post (if any) is kept."""

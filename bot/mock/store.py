@@ -9,27 +9,19 @@ PostgreSQL run the same statements. Errors become one-line StorageErrors.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import (
-    create_engine,
-    database_label,
+    SqlStore,
     mock_answers,
     mock_nights,
     mock_participants,
     mock_rounds,
     mock_settings,
-    normalize_url,
-    storage_error,
-    writer,
 )
 from bot.mock.night import FINISHED, Answer, Night, Participant, Round
 
@@ -72,26 +64,7 @@ class PastNight:
     end_note: str | None
 
 
-class MockStore:
-    def __init__(self, engine: AsyncEngine, label: str):
-        self._engine = engine
-        self._writer = writer(engine)
-        self._label = label
-
-    @classmethod
-    def open(cls, url: str) -> MockStore:
-        parsed = normalize_url(url)
-        return cls(create_engine(parsed), database_label(parsed))
-
-    async def close(self) -> None:
-        await self._engine.dispose()
-
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
-        try:
-            yield
-        except (DBAPIError, OSError, PoolTimeoutError) as exc:
-            raise storage_error(self._label, exc) from exc
+class MockStore(SqlStore):
 
     # --- writes -------------------------------------------------------------------------------
 
