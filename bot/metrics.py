@@ -160,7 +160,7 @@ GRADE_LATENCY = REGISTRY.histogram(
     "Time to grade an answer: its batch's model call, counted once per answer in the batch.",
 )
 ACTIVE_SESSIONS = REGISTRY.gauge("gradcheck_active_sessions",
-                                 "Tutor sessions (quizzes, nights) open in this process.")
+                                 "Mock-interview nights running in this process (solo quizzes keep no state).")
 REGISTRY.gauge("process_resident_memory_bytes", "Resident memory of this process.", _rss_bytes)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bot import metrics
 from bot.mock.store import MockStore
 from tests import test_discord
 from tests.fake_discord import EPHEMERAL, MODAL, UPDATE, FakeDiscord
@@ -68,6 +69,7 @@ async def test_full_night_of_three_rounds_answers_hidden_until_the_reveal(fake, 
     for user in (ana, ben, cy):
         await press(fake, user, lobby, "join")
     assert "Participants (3)" in embed_text(fake.messages[int(lobby["id"])])
+    assert metrics.ACTIVE_SESSIONS.samples() == ["gradcheck_active_sessions 1"]
     kb = bot.runtime.kb
     secrets = []
     for number in (1, 2, 3):

@@ -26,6 +26,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import metrics
 from bot.db import StorageError
 from bot.discord_bot.embeds import question_embed
 from bot.discord_bot.logic import ANSWER_FIELD, clip, modal_values, plural
@@ -149,6 +150,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         self.bot = bot
         self.store: MockStore | None = None
         self.nights: dict[int, Night] = {}
+        # Read at scrape time, so every place that starts, resumes or ends a night is counted.
+        metrics.ACTIVE_SESSIONS.function = lambda: float(len(self.nights))
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.wake: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self.dirty: set[int] = set()  # nights whose round message needs a refresh
