@@ -12,6 +12,7 @@ from bot.mock.night import (
     REVEAL,
     Night,
     NightError,
+    assign_pair,
     assign_pairs,
     candidates_of,
     human_vs_auto,
@@ -221,3 +222,19 @@ def test_interviewer_mode_pairs_only_candidates_answer_and_marks_merge():
     with pytest.raises(NightError, match="hasn't answered"):
         n.mark(1, ANA, 0, True, 3)
     assert human_vs_auto(n.current.answers[BEN]) == (2, 2, 3)
+
+
+def test_host_assigns_a_pair_by_hand():
+    n = night()
+    n.join(CY, "cy", T0 + 1)
+    with pytest.raises(NightError, match="Only the host"):
+        assign_pair(n, ANA, BEN, CY)
+    with pytest.raises(NightError, match="different"):
+        assign_pair(n, HOST, BEN, BEN)
+    with pytest.raises(NightError, match="Join first"):
+        assign_pair(n, HOST, BEN, HOST)  # the host did not join
+    assert assign_pair(n, HOST, CY, ANA) == [(CY, ANA)]
+    assert candidates_of(n, CY) == [ANA] and n.participants[CY].role == "interviewer"
+    # re-pairing a candidate moves them: ana is now ben's candidate, no longer cy's
+    assert assign_pair(n, HOST, BEN, ANA) == [(BEN, ANA)]
+    assert candidates_of(n, CY) == [] and n.mode == "pairs"

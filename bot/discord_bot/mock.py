@@ -40,6 +40,7 @@ from bot.mock.night import (
     REVEAL,
     Night,
     NightError,
+    assign_pair,
     assign_pairs,
     candidates_of,
     human_vs_auto,
@@ -450,16 +451,26 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
             f"Members with {role.mention} can now host mock nights.", ephemeral=True)
 
     @app_commands.command(name="pairs", description="Interviewer mode: pair people up")
-    async def pairs(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(interviewer="assign this pair yourself (with candidate)",
+                           candidate="who the interviewer interviews")
+    async def pairs(self, interaction: discord.Interaction,
+                    interviewer: discord.Member | None = None,
+                    candidate: discord.Member | None = None) -> None:
         """Run by the host in the night's channel or thread: everyone present becomes an
-        interviewer or a candidate (in join order)."""
+        interviewer or a candidate (in join order), or the host names one pair."""
         here = interaction.channel_id
         night = next((n for n in reversed(self.nights.values())
                       if here in (n.thread_id, n.channel_id)), None)
         if night is None:
             raise NightError("There is no mock night running here: start one with `/mock start`.")
         async with self.locks[night.id or 0]:
-            pairs = assign_pairs(night, interaction.user.id)
+            if interviewer is not None and candidate is not None:
+                pairs = assign_pair(night, interaction.user.id, interviewer.id, candidate.id)
+            elif interviewer is not None or candidate is not None:
+                raise NightError("Name both an interviewer and a candidate, or neither to pair "
+                                 "everyone.")
+            else:
+                pairs = assign_pairs(night, interaction.user.id)
             await self.store.save(night)
         lines = [f"🎤 <@{i}> interviews <@{c}>" for i, c in pairs]
         embed = discord.Embed(title="Interviewer mode", colour=discord.Colour.purple(),

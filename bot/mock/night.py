@@ -378,6 +378,31 @@ def assign_pairs(night: Night, by: int) -> list[tuple[int, int | None]]:
     return pairs
 
 
+def assign_pair(night: Night, by: int, interviewer: int, candidate: int) -> list[tuple[int, int]]:
+    """Interviewer mode, chosen by the host: `interviewer` interviews `candidate`; other pairs
+    stay. Returns every current (interviewer, candidate) pair."""
+    night.require_host(by, "pair people up")
+    if night.state == FINISHED:
+        raise NightError("This night is over.")
+    if interviewer == candidate:
+        raise NightError("Pick two different people: an interviewer and a candidate.")
+    present = {p.user_id for p in night.present}
+    for who in (interviewer, candidate):
+        if who not in present:
+            raise NightError(f"<@{who}> is not in this night: they need to Join first.")
+    for p in night.participants.values():  # the candidate leaves any earlier pairing
+        if p.user_id == candidate or (p.role == "candidate" and p.partner_id == candidate):
+            p.role = p.partner_id = None
+    night.participants[candidate].role = "candidate"
+    night.participants[candidate].partner_id = interviewer
+    me = night.participants[interviewer]
+    me.role = "interviewer"
+    me.partner_id = me.partner_id or candidate
+    night.mode = "pairs"
+    return [(p.partner_id, p.user_id) for p in night.participants.values()
+            if p.role == "candidate" and p.partner_id is not None]
+
+
 def candidates_of(night: Night, interviewer: int) -> list[int]:
     return [p.user_id for p in night.participants.values()
             if p.role == "candidate" and p.partner_id == interviewer]
