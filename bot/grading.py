@@ -143,6 +143,22 @@ FEATURES = (
 )
 
 
+NEGATION_PENALTY = 0.15
+_NEGATION = re.compile(r"\b(no|not|never|none|nothing|neither|nor|without|cannot|can't|won't|"
+                       r"isn't|aren't|doesn't|don't|didn't|shouldn't|wouldn't|couldn't)\b|n't\b",
+                       re.IGNORECASE)
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+def polarity_clashes(sentences: list[str], entry: Entry) -> np.ndarray:
+    """(S, M): 1 where a sentence and a misconception claim differ in negation."""
+    claims = [negated(m.claim) for m in entry.misconceptions]
+    return np.array([[float(negated(s) != c) for c in claims] for s in sentences])
+
+
 def key_point_recall(sentences: list[str], entry: Entry) -> np.ndarray:
     """Per key point: the largest share of its content words that one answer sentence contains."""
     words = [set(content_words(s)) for s in sentences]
@@ -164,7 +180,8 @@ def order_margins(sentences: list[str], entry: Entry) -> np.ndarray:
 
 def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Reference,
                     tfidf_vec: np.ndarray, n_words: int, no_claims: bool, echo_at: float,
-                    order: np.ndarray, kp_recall: np.ndarray) -> Signals:
+                    order: np.ndarray, kp_recall: np.ndarray,
+                    polarity_clash: np.ndarray | None = None) -> Signals:
     prompt_sims = sent_vecs @ ref.prompt  # (S,)
     keep = prompt_sims < echo_at
     echo_only = not keep.any()
@@ -172,6 +189,11 @@ def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Refere
     kp = usable @ ref.key_points.T  # (S', K)
     kp_sims = kp.max(axis=0)
     mis = usable @ ref.misconceptions.T  # (S', M)
+    if polarity_clash is not None:
+        # A sentence that negates a wrong claim ("no expressive power" against "adds expressive
+        # power") embeds next to it; it is the correction, not the claim.
+        clash = polarity_clash if echo_only else polarity_clash[keep]  # (S', M)
+        mis = mis - NEGATION_PENALTY * clash
     mis_sims = mis.max(axis=0)
     mis_margins = mis_sims - kp[mis.argmax(axis=0)].max(axis=1)
     mean = usable.mean(axis=0)
@@ -338,6 +360,7 @@ class Grader:
                 len(prep.text.split()), prep.no_claims is not None, self.params.echo_at,
                 order_margins(prep.sentences, self.kb.entries[qid]),
                 key_point_recall(prep.sentences, self.kb.entries[qid]),
+                polarity_clashes(prep.sentences, self.kb.entries[qid]),
             )
             out.append((prep, sig))
             start = stop
