@@ -36,37 +36,12 @@ from bot.cli import main
 from bot.db import Base, alembic_config, create_engine, sqlite_path, upgrade_database
 from bot.progress import ProgressStore
 from bot.settings import Settings, get_settings
+from tests.postgres import NO_PG, pg_connect, postgres_url
 
-PG_URLS = (
-    "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-    "postgresql+asyncpg://root@127.0.0.1:5432/test",
-)
-NO_PG = "no PostgreSQL answered at 127.0.0.1:5432/test (tried users postgres and root)"
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
-_probe: dict[str, str | None] = {}
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-async def _pg_connect(url: str, database: str | None = None) -> asyncpg.Connection:
-    u = make_url(url)
-    return await asyncpg.connect(user=u.username, host=u.host, port=u.port,
-                                 database=database or u.database, timeout=5)
-
-
-async def postgres_url() -> str | None:
-    if "url" not in _probe:
-        _probe["url"] = None
-        for url in PG_URLS:
-            try:
-                conn = await _pg_connect(url)
-            except (OSError, asyncpg.PostgresError, TimeoutError):
-                continue
-            await conn.close()
-            _probe["url"] = url
-            break
-    return _probe["url"]
 
 
 def revisions() -> list[str]:
@@ -115,7 +90,7 @@ async def open_database(kind: str, tmp_path):
     if url is None:
         pytest.skip(NO_PG)
     schema = f"gc_mig_{uuid.uuid4().hex[:16]}"
-    admin = await _pg_connect(url)
+    admin = await pg_connect(url)
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield Database("postgresql", url, {"schema": schema})
@@ -273,7 +248,7 @@ async def test_db_upgrade_on_postgresql(capsys, use_env):
     if url is None:
         pytest.skip(NO_PG)
     name = f"gc_cli_{uuid.uuid4().hex[:12]}"
-    admin = await _pg_connect(url)
+    admin = await pg_connect(url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     except asyncpg.InsufficientPrivilegeError:

@@ -12,12 +12,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 import bot.progress as progress
 from bot.db import Base, create_engine, upgrade_database
@@ -31,11 +29,8 @@ from bot.progress import (
     readiness,
 )
 from bot.results import GradeResult, KeyPointResult
+from tests.postgres import pg_connect, postgres_url
 
-PG_URLS = (
-    "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-    "postgresql+asyncpg://root@127.0.0.1:5432/test",
-)
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
 
@@ -82,31 +77,6 @@ KB = FakeKB(
     }
 )
 
-_pg_probe: dict[str, str | None] = {}
-
-
-async def _postgres_url() -> str | None:
-    """The first PostgreSQL URL that accepts a connection (probed once per session)."""
-    if "url" not in _pg_probe:
-        _pg_probe["url"] = None
-        for url in PG_URLS:
-            try:
-                conn = await _pg_connect(url)
-            except (OSError, asyncpg.PostgresError, TimeoutError):
-                continue
-            await conn.close()
-            _pg_probe["url"] = url
-            break
-    return _pg_probe["url"]
-
-
-async def _pg_connect(url: str) -> asyncpg.Connection:
-    u = make_url(url)
-    return await asyncpg.connect(
-        user=u.username, host=u.host, port=u.port, database=u.database, timeout=5
-    )
-
-
 @dataclass
 class Database:
     kind: str
@@ -123,11 +93,11 @@ async def database(request, tmp_path):
         # A folder that does not exist yet: open must create it.
         yield Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'data' / 'gc.sqlite3'}", {})
         return
-    url = await _postgres_url()
+    url = await postgres_url()
     if url is None:
         pytest.skip("no PostgreSQL answered at 127.0.0.1:5432/test (tried users postgres and root)")
     schema = f"gc_test_{uuid.uuid4().hex[:16]}"
-    admin = await _pg_connect(url)
+    admin = await pg_connect(url)
     await admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
         yield Database("postgresql", url, {"schema": schema})

@@ -26,16 +26,13 @@ from sqlalchemy.engine import make_url
 
 from bot.scheduling import ReviewState, next_state, quality_from_grade
 from tests.fake_discord import DEFER, MESSAGE, MODAL, FakeDiscord
+from tests.postgres import NO_PG, pg_connect, postgres_url
 from tests.test_discord import button, embed_text, question_id
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="needs Linux /proc to tell the processes apart"
 )
 
-PG_URLS = (
-    "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-    "postgresql+asyncpg://root@127.0.0.1:5432/test",
-)
 ROOT = Path(__file__).resolve().parents[1]
 USERS_PER_GUILD = 3
 START_TIMEOUT = 90.0  # both processes load the model (in parallel) before they connect
@@ -96,23 +93,13 @@ class TracingDiscord(FakeDiscord):
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-async def _connect(url: str, database: str | None = None) -> asyncpg.Connection:
-    u = make_url(url)
-    return await asyncpg.connect(user=u.username, host=u.host, port=u.port,
-                                 database=database or u.database, timeout=5)
-
-
 @pytest.fixture
 async def pg_database():
     """A fresh PostgreSQL database (the bot's settings take a URL, not a schema): its URL."""
-    for url in PG_URLS:
-        try:
-            admin = await _connect(url)
-        except (OSError, asyncpg.PostgresError, TimeoutError):
-            continue
-        break
-    else:
-        pytest.skip("no PostgreSQL answered at 127.0.0.1:5432/test (tried users postgres and root)")
+    url = await postgres_url()
+    if url is None:
+        pytest.skip(NO_PG)
+    admin = await pg_connect(url)
     name = f"gc_two_{uuid.uuid4().hex[:16]}"
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -257,7 +244,7 @@ async def test_two_processes_share_one_postgres_without_lost_or_doubled_writes(
             assert not fake.unknown, f"the bot called routes the fake does not know: {fake.unknown}"
 
             # The database, read directly: one attempt per answer, in the right server.
-            db = await _connect(pg_database, make_url(pg_database).database)
+            db = await pg_connect(pg_database)
             try:
                 rows = await db.fetch(
                     "SELECT user_id, guild_id, question_id, verdict, score, hints_used, created_at"
