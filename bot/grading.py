@@ -132,6 +132,8 @@ class Signals:
     mis_margins: np.ndarray  # (M,) that sentence's similarity to the claim minus to its best key point
     order_margins: np.ndarray  # (M,) the same contrast in ordered word overlap (ROUGE-L)
     kp_recall: np.ndarray  # (K,) best share of each key point's content words in one sentence
+    kp_best: np.ndarray  # (K,) which (usable) sentence matched each key point best
+    mis_best: np.ndarray  # (M,) which sentence matched each misconception best
     features: np.ndarray  # (F,) the model's inputs, see FEATURES
     echo_only: bool
 
@@ -210,7 +212,8 @@ def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Refere
         float(mean @ ref.answer), token_recall, float(tfidf_vec @ ref.tfidf), prompt_sims.max(),
         math.log1p(n_words), float(no_claims), float(order.max()),
     ])
-    return Signals(kp_sims, mis_sims, mis_margins, order, kp_recall, features, echo_only)
+    return Signals(kp_sims, mis_sims, mis_margins, order, kp_recall, kp.argmax(axis=0),
+                   mis.argmax(axis=0), features, echo_only)
 
 
 @dataclass(frozen=True)
@@ -380,6 +383,9 @@ class Grader:
             covered |= (sig.kp_sims >= min_sim) & (sig.kp_recall >= min_recall)
         if prep.no_claims or sig.echo_only:
             covered = np.zeros_like(covered)
+        # A sentence that states a wrong claim (a reversal sits next to the right one) covers nothing.
+        wrong_sentences = sig.mis_best[triggered]
+        covered &= ~np.isin(sig.kp_best, wrong_sentences)
         cap = max(0.0, 1.0 - p.hint_cost * max(0, hints_used))
         notes = list(prep.notes)
         if hints_used and score > cap:

@@ -25,17 +25,29 @@ def render_question(console: Console, entry: Entry, group: str | None = None) ->
     console.print(f"[bold]{escape(entry.prompt)}[/]")
 
 
-def render_grade(console: Console, entry: Entry, result: GradeResult, show_reference: bool = True) -> None:
+def render_verdict(console: Console, result: GradeResult, context: str = "",
+                   similarities: bool = False, count: bool = False) -> None:
+    """Verdict, score bar, notes, key points covered or missed, and misconceptions with their
+    corrections: the part of a grade every front end shows the same way."""
     style = VERDICT_STYLE[result.verdict]
-    console.print(f"\n[{style}]{result.verdict.upper()}[/]  {score_bar(result.score)} {result.score:.0%}")
+    console.print(f"\n[{style}]{result.verdict.upper()}[/]  {score_bar(result.score)} "
+                  f"{result.score:.0%}{context}")
     for note in result.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
+    if count:
+        covered = sum(kp.covered for kp in result.key_points)
+        console.print(f"[bold]Key points[/] ({covered} of {len(result.key_points)} covered)")
     for kp in result.key_points:
         mark = "[green]✓[/]" if kp.covered else "[red]✗[/]"
-        console.print(f"  {mark} {escape(kp.text)} [dim]({kp.similarity:.2f})[/]")
+        similarity = f" [dim]({kp.similarity:.2f})[/]" if similarities else ""
+        console.print(f"  {mark} {escape(kp.text)}{similarity}")
     for wrong in result.misconceptions:
-        console.print(f"  [red]![/] You said: {escape(wrong.text)}")
+        console.print(f"  [red]! You said:[/] {escape(wrong.text)}")
         console.print(f"    [yellow]Correction:[/] {escape(wrong.correction)}")
+
+
+def render_grade(console: Console, entry: Entry, result: GradeResult, show_reference: bool = True) -> None:
+    render_verdict(console, result, similarities=True)
     console.print(f"\n{escape(result.feedback)}")
     if show_reference:
         console.print(f"\n[bold]Reference answer[/]\n{escape(result.reference_answer)}")

@@ -110,19 +110,9 @@ def show_hint(console: Console, hint: Hint) -> None:
 
 def show_feedback(console: Console, fb: Feedback) -> None:
     r = fb.result
-    style = render.VERDICT_STYLE[r.verdict]
     hints = f", {_plural(r.hints_used, 'hint')}" if r.hints_used else ""
-    console.print(f"\n[{style}]{r.verdict.upper()}[/]  {render.score_bar(r.score)} {r.score:.0%}"
-                  f"  [dim]({fb.entry.id}, {fb.seconds:.0f}s{hints})[/]")
-    for note in r.notes:
-        console.print(f"[dim]note: {escape(note)}[/]")
-    console.print(f"[bold]Key points[/] ({len(fb.covered)} of {len(r.key_points)} covered)")
-    for kp in r.key_points:
-        mark = "[green]✓[/]" if kp.covered else "[red]✗[/]"
-        console.print(f"  {mark} {escape(kp.text)}")
-    for wrong in fb.misconceptions:
-        console.print(f"  [red]! You said:[/] {escape(wrong.text)}")
-        console.print(f"    [yellow]Correction:[/] {escape(wrong.correction)}")
+    render.render_verdict(console, r, f"  [dim]({fb.entry.id}, {fb.seconds:.0f}s{hints})[/]",
+                          count=True)
     if fb.review_progress:
         console.print("[bold]Missed last time[/]")
         for text, now_covered in fb.review_progress:
