@@ -5,7 +5,12 @@ Shared by every test that needs a real PostgreSQL; each skips with NO_PG when no
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
 import asyncpg
+import pytest
 from sqlalchemy.engine import make_url
 
 PG_URLS = (
@@ -35,3 +40,19 @@ async def postgres_url() -> str | None:
             _probe["url"] = url
             break
     return _probe["url"]
+
+
+@contextlib.asynccontextmanager
+async def fresh_schema(prefix: str) -> AsyncIterator[tuple[str, str]]:
+    """(server URL, schema name) of a new empty schema, dropped afterwards; skips without a server."""
+    url = await postgres_url()
+    if url is None:
+        pytest.skip(NO_PG)
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    admin = await pg_connect(url)
+    await admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield url, schema
+    finally:
+        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.close()

@@ -36,7 +36,7 @@ from bot.cli import main
 from bot.db import Base, alembic_config, create_engine, sqlite_path, upgrade_database
 from bot.progress import ProgressStore
 from bot.settings import Settings, get_settings
-from tests.postgres import NO_PG, pg_connect, postgres_url
+from tests.postgres import NO_PG, fresh_schema, pg_connect, postgres_url
 
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 
@@ -86,17 +86,8 @@ async def open_database(kind: str, tmp_path):
     if kind == "sqlite":
         yield Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'db' / 'gc.sqlite3'}", {})
         return
-    url = await postgres_url()
-    if url is None:
-        pytest.skip(NO_PG)
-    schema = f"gc_mig_{uuid.uuid4().hex[:16]}"
-    admin = await pg_connect(url)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
+    async with fresh_schema("gc_mig") as (url, schema):
         yield Database("postgresql", url, {"schema": schema})
-    finally:
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

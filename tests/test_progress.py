@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -29,7 +28,7 @@ from bot.progress import (
     readiness,
 )
 from bot.results import GradeResult, KeyPointResult
-from tests.postgres import pg_connect, postgres_url
+from tests.postgres import fresh_schema
 
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -93,17 +92,8 @@ async def database(request, tmp_path):
         # A folder that does not exist yet: open must create it.
         yield Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'data' / 'gc.sqlite3'}", {})
         return
-    url = await postgres_url()
-    if url is None:
-        pytest.skip("no PostgreSQL answered at 127.0.0.1:5432/test (tried users postgres and root)")
-    schema = f"gc_test_{uuid.uuid4().hex[:16]}"
-    admin = await pg_connect(url)
-    await admin.execute(f'CREATE SCHEMA "{schema}"')
-    try:
+    async with fresh_schema("gc_test") as (url, schema):
         yield Database("postgresql", url, {"schema": schema})
-    finally:
-        await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        await admin.close()
 
 
 @pytest.fixture
