@@ -186,7 +186,7 @@ def eval_retrieval(path: str, baseline: str | None, runtime_factory: Callable) -
     if baseline:
         ids = list(rt.kb.entries)
         docs = [
-            " ".join([e.prompt, e.reference_answer, *e.key_points, *(m.claim for m in e.misconceptions)])
+            " ".join([e.prompt, e.reference_answer, *e.key_point_texts, *(m.claim for m in e.misconceptions)])
             for e in rt.kb.entries.values()
         ]
         if baseline == "bm25":

@@ -165,7 +165,7 @@ def key_point_recall(sentences: list[str], entry: Entry) -> np.ndarray:
     """Per key point: the largest share of its content words that one answer sentence contains."""
     words = [set(content_words(s)) for s in sentences]
     out = []
-    for point in entry.key_points:
+    for point in entry.key_point_texts:
         wanted = set(content_words(point))
         out.append(max(len(wanted & w) for w in words) / max(1, len(wanted)))
     return np.array(out)
@@ -174,7 +174,7 @@ def key_point_recall(sentences: list[str], entry: Entry) -> np.ndarray:
 def order_margins(sentences: list[str], entry: Entry) -> np.ndarray:
     """Per misconception: best ROUGE-L to its claim minus best ROUGE-L to any key point."""
     words = [content_words(s) for s in sentences]
-    key_points = [content_words(k) for k in entry.key_points]
+    key_points = [content_words(k) for k in entry.key_point_texts]
     to_key_points = max(rouge_l(w, k) for w in words for k in key_points)
     return np.array([max(rouge_l(w, content_words(m.claim)) for w in words) - to_key_points
                      for m in entry.misconceptions])
@@ -274,8 +274,8 @@ def write_feedback(entry: Entry, verdict: Verdict, covered: np.ndarray, triggere
     if echo_only:
         return "That restates the question. Say what the answer is and why."
     parts = []
-    good = [entry.key_points[i] for i in np.flatnonzero(covered)]
-    missing = [entry.key_points[i] for i in np.flatnonzero(~covered)]
+    good = [entry.key_point_texts[i] for i in np.flatnonzero(covered)]
+    missing = [entry.key_point_texts[i] for i in np.flatnonzero(~covered)]
     parts.append({"correct": "Solid answer.", "partial": "Partly there.",
                   "incorrect": "Not there yet."}[verdict])
     if good:
@@ -303,7 +303,7 @@ class Grader:
         self.model = model or VerdictModel.load()
         self.max_chars = max_chars
         corpus = [e.reference_answer for e in kb.entries.values()]
-        self.tfidf = TfIdf(corpus + [kp for e in kb.entries.values() for kp in e.key_points])
+        self.tfidf = TfIdf(corpus + [kp for e in kb.entries.values() for kp in e.key_point_texts])
         self._idf = self._token_idf(corpus)
         self._refs: dict[str, Reference] = {}
         self._refs_lock = threading.Lock()
@@ -395,7 +395,7 @@ class Grader:
             verdict=verdict,
             score=round(min(score, cap), 4),
             key_points=[
-                KeyPointResult(text=kp, covered=bool(c), similarity=float(s))
+                KeyPointResult(text=kp.text, covered=bool(c), similarity=float(s), required=kp.required)
                 for kp, c, s in zip(entry.key_points, covered, sig.kp_sims, strict=True)
             ],
             misconceptions=[

@@ -77,7 +77,7 @@ LEARNING_CREDIT = 0.5
 
 class _EntryLike(Protocol):
     topic_names: list[str]
-    key_points: list[str]
+    key_points: Sequence[object]  # only their number matters here
 
 
 class KnowledgeLike(Protocol):

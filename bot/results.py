@@ -13,6 +13,7 @@ class KeyPointResult:
     text: str
     covered: bool
     similarity: float
+    required: bool = False  # a correct concise answer must state it (else a bonus point)
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class Retriever:
         self.encode = encode
         self._ids = list(kb.entries)
         self._bm25 = BM25([
-            " ".join([e.prompt, e.reference_answer, *e.key_points, *(m.claim for m in e.misconceptions), *e.hints])
+            " ".join([e.prompt, e.reference_answer, *e.key_point_texts, *(m.claim for m in e.misconceptions), *e.hints])
             for e in kb.entries.values()
         ])
 

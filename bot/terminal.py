@@ -143,7 +143,8 @@ def show_reveal(console: Console, rv: Reveal) -> None:
     console.print(f"\n[bold]Reference answer for {rv.entry.id}[/]\n{escape(rv.reference_answer)}")
     console.print("[bold]Key points[/]")
     for kp in rv.entry.key_points:
-        console.print(f"  • {escape(kp)}")
+        tag = "" if kp.required else " [dim](bonus)[/]"
+        console.print(f"  • {escape(kp.text)}{tag}")
     _show_followups(console, rv.entry, None)
     if rv.save_error:
         console.print(f"[red]Not saved:[/] {escape(rv.save_error)}")

@@ -400,7 +400,7 @@ class Feedback:
     def newly_mastered(self) -> list[str]:
         if self.recorded is None:
             return []
-        return [self.entry.key_points[i] for i in self.recorded.newly_mastered
+        return [self.entry.key_points[i].text for i in self.recorded.newly_mastered
                 if i < len(self.entry.key_points)]
 
 
@@ -581,7 +581,7 @@ class TutorSession:
             question_id=q.entry.id,
             verdict="incorrect",
             score=0.0,
-            key_points=[KeyPointResult(kp, False, 0.0) for kp in q.entry.key_points],
+            key_points=[KeyPointResult(kp.text, False, 0.0, kp.required) for kp in q.entry.key_points],
             misconceptions=[],
             feedback="Revealed without an answer.",
             reference_answer=q.entry.reference_answer,

@@ -61,7 +61,7 @@ def rows_for(kb: KnowledgeBase) -> list[Row]:
         rows.append(Row(entry.id, "reference", 0, entry.reference_answer))
         for i, sentence in enumerate(split_sentences(entry.reference_answer, max_words=1000, semicolons=False)):
             rows.append(Row(entry.id, "reference_sentence", i, sentence))
-        for i, point in enumerate(entry.key_points):
+        for i, point in enumerate(entry.key_point_texts):
             rows.append(Row(entry.id, "key_point", i, point))
         for i, wrong in enumerate(entry.misconceptions):
             rows.append(Row(entry.id, "misconception", i, wrong.claim))

@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 # Stable ids: 8.3.<n> (41-70), 8.3.<n>.<k> sub-questions, 8.3.x.<slug> outside the book.
 ID_PATTERN = re.compile(r"^8\.3\.(?:(4[1-9]|5\d|6\d|70)(?:\.([1-9]))?|x\.[a-z0-9][a-z0-9-]*)$")
@@ -46,6 +56,27 @@ class Misconception(BaseModel):
     correction: str = Field(min_length=10)
 
 
+class KeyPoint(BaseModel):
+    """One atomic claim. `required`: a correct concise answer must state it; bonus points add depth."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10)]
+    required: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError("a key point is a mapping {text: ..., required: true|false}, not a plain string")
+        return value
+
+
+# How many key points must be required, by difficulty: an easy question's concise answer states
+# 3-4 of them; medium and hard ones at least 2 (and always at least one).
+REQUIRED_KEY_POINTS = {"E": (3, 4), "M": (2, 6), "H": (2, 6)}
+
+
 class Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,7 +101,7 @@ class Entry(BaseModel):
     difficulty: Difficulty
     topics: list[Topic] = Field(min_length=1, max_length=4)
     reference_answer: str
-    key_points: list[str] = Field(min_length=3, max_length=6)
+    key_points: list[KeyPoint] = Field(min_length=3, max_length=6)
     misconceptions: list[Misconception] = Field(min_length=1, max_length=3)
     hints: list[str] = Field(min_length=2, max_length=3)
     follow_ups: list[str] = Field(default_factory=list)
@@ -93,7 +124,19 @@ class Entry(BaseModel):
         # YAML block scalars keep their hard wraps; the answer is one paragraph of prose.
         return " ".join(value.split())
 
-    @field_validator("key_points", "hints")
+    @field_validator("key_points")
+    @classmethod
+    def _required_key_points(cls, value: list[KeyPoint], info: ValidationInfo) -> list[KeyPoint]:
+        required = sum(kp.required for kp in value)
+        difficulty = info.data.get("difficulty")
+        low, high = REQUIRED_KEY_POINTS.get(getattr(difficulty, "value", ""), (1, 6))
+        if not low <= required <= high:
+            wanted = f"{low}-{high}" if high < len(value) else f"at least {low}"
+            where = f" for difficulty {difficulty.value}" if difficulty else ""
+            raise ValueError(f"{wanted} key points must be required{where}; {required} are")
+        return value
+
+    @field_validator("hints")
     @classmethod
     def _non_empty_items(cls, value: list[str]) -> list[str]:
         for item in value:
@@ -112,6 +155,16 @@ class Entry(BaseModel):
         elif self.parent is not None:
             raise ValueError("only sub-questions (8.3.<n>.<k>) have a parent")
         return self
+
+    @property
+    def key_point_texts(self) -> list[str]:
+        """The key points' sentences, in order (the index progress and the search index use)."""
+        return [kp.text for kp in self.key_points]
+
+    @property
+    def required_key_points(self) -> list[int]:
+        """Indices of the key points a correct concise answer must state."""
+        return [i for i, kp in enumerate(self.key_points) if kp.required]
 
     @property
     def is_book_question(self) -> bool:

@@ -137,7 +137,7 @@ async def test_quiz_button_modal_graded_embed(fake, bot):
 
     opened = await fake.press(alice, int(question["id"]), button(question, "answer"))
     entry = bot.runtime.kb.entries[qid]
-    submitted = await fake.submit(alice, opened, {"answer": " ".join(entry.key_points)})
+    submitted = await fake.submit(alice, opened, {"answer": " ".join(entry.key_point_texts)})
     graded = await fake.wait_reply(submitted)
     assert submitted.callback["type"] == 5  # deferred: grading may take a while
     text = embed_text(graded)
@@ -343,7 +343,7 @@ async def test_twenty_users_answer_at_once_on_two_shards(monkeypatch, tmp_path, 
             answers = {}
             for user, question in zip(users, questions, strict=True):
                 entry = bot.runtime.kb.entries[question_id(question)]
-                answers[user.id] = entry.key_points[0]  # one sentence: keeps the encode short
+                answers[user.id] = entry.key_point_texts[0]  # one sentence: keeps the encode short
             submitted = await asyncio.gather(*(
                 fake.submit(u, o, {"answer": answers[u.id]}) for u, o in zip(users, opened, strict=True)
             ))

@@ -77,7 +77,7 @@ async def test_full_night_of_three_rounds_answers_hidden_until_the_reveal(fake, 
             await press(fake, host, lobby, "start")
         rnd = await round_message(fake, lobby, number)
         entry = kb.entries[qid_of(rnd)]
-        good = " ".join(entry.key_points) + f" secret-ana-{number}"
+        good = " ".join(entry.key_point_texts) + f" secret-ana-{number}"
         wrong = entry.misconceptions[0].claim + f" secret-ben-{number}"
         secrets += [f"secret-ana-{number}", f"secret-ben-{number}"]
         got = await answer(fake, ana, rnd, good)
@@ -206,7 +206,7 @@ async def test_fifty_simultaneous_answers_are_all_scored(fake, bot):
     assert all(cb["type"] == MODAL for cb in modals)
     before = bot.service.batches
     submitted = await asyncio.gather(*(
-        fake.submit(u, o, {"answer": entry.key_points[i % len(entry.key_points)]})
+        fake.submit(u, o, {"answer": entry.key_point_texts[i % len(entry.key_points)]})
         for i, (u, o) in enumerate(zip(users, opened, strict=True))))
     callbacks = await asyncio.gather(*(fake.wait_callback(s, timeout=60) for s in submitted))
     assert all("hidden until the reveal" in c["data"]["content"] for c in callbacks)
@@ -242,10 +242,10 @@ async def test_interviewer_mode_marks_sit_beside_the_grade_in_the_scorecard(fake
     brief = next(m for m in reversed(list(fake.messages.values()))
                  if m["flags"] & EPHEMERAL and "Interviewer brief" in embed_text(m))
     text = embed_text(brief)
-    assert entry.key_points[0][:40] in text and entry.hints[0][:40] in text
+    assert entry.key_point_texts[0][:40] in text and entry.hints[0][:40] in text
     assert "hasn't answered yet" in text
 
-    await answer(fake, ben, rnd, " ".join(entry.key_points[:2]))  # only the candidate answers
+    await answer(fake, ben, rnd, " ".join(entry.key_point_texts[:2]))  # only the candidate answers
     result = await reveal(fake, lobby, 1)
     assert f"<@{ben.id}>" in embed_text(result) and f"<@{ana.id}>" not in embed_text(result)
     n = len(entry.key_points)

@@ -51,7 +51,10 @@ GOOD = """
     difficulty: M
     topics: [architecture]
     reference_answer: "{answer}"
-    key_points: ["Two linear maps compose into one linear map.", "Stacking adds parameters without capacity.", "A non-linearity between them is needed."]
+    key_points:
+      - {{text: "Two linear maps compose into one linear map.", required: true}}
+      - {{text: "Stacking adds parameters without capacity.", required: true}}
+      - {{text: "A non-linearity between them is needed.", required: false}}
     misconceptions: [{{claim: "Two linear layers can learn curved boundaries.", correction: "Their composition is still linear."}}]
     hints: ["Write out the composition.", "What kind of function is W2 W1 x?"]
     follow_ups: ["8.3.63"]
@@ -75,7 +78,7 @@ def test_broken_files_report_every_problem_with_file_entry_and_field(tmp_path):
     difficulty: X
     topics: [astrology]
     reference_answer: "too short"
-    key_points: ["One.", "Two.", "Three."]
+    key_points: [{text: "One.", required: true}, {text: "Two key points.", required: true}, {text: "Three key points."}]
     hints: ["First hint here.", "Second hint here."]
     follow_ups: ["8.3.99"]
     demos: [no_such_demo]
@@ -89,11 +92,40 @@ def test_broken_files_report_every_problem_with_file_entry_and_field(tmp_path):
     assert ("b.yaml", "8.3.63", "topics.0") in found
     assert ("b.yaml", "8.3.63", "reference_answer") in found
     assert ("b.yaml", "8.3.63", "misconceptions") in found  # missing field
+    assert ("b.yaml", "8.3.63", "key_points.0.text") in found  # too short
+    assert ("b.yaml", "8.3.63", "key_points.2.required") in found  # required/bonus not said
     assert any(f == "c.yaml" and "malformed YAML" in p.message
                for p in kb.problems for f in [p.file.split("/")[-1]])
     # the valid entry still loads, and its follow-up to the broken entry is reported
     assert "8.3.62" in kb.entries
     assert ("a.yaml", "8.3.62", "follow_ups.0") in found
+
+
+def test_every_entry_says_which_key_points_are_required(bundled):
+    for entry in bundled.entries.values():
+        required = len(entry.required_key_points)
+        assert required >= 1, entry.id
+        if entry.difficulty.value == "E":
+            assert 3 <= required <= 4, entry.id
+        else:
+            assert required >= 2, entry.id
+        assert entry.key_point_texts == [kp.text for kp in entry.key_points]
+
+
+def test_required_key_points_are_checked(tmp_path):
+    answer = " ".join(["word"] * 90)
+    # an easy entry needs 3-4 required points; a plain string is not a key point
+    body = GOOD.format(answer=answer).replace("difficulty: M", "difficulty: E")
+    body = body.replace('{text: "Two linear maps compose into one linear map.", required: true}',
+                        '"Two linear maps compose into one linear map."')
+    _write(tmp_path, "a.yaml", "entries:" + body)
+    kb = load_knowledge(tmp_path, require_all=False)
+    problems = {(p.entry, p.field): p.message for p in kb.problems}
+    assert "mapping" in problems[("8.3.62", "key_points.0")]
+    _write(tmp_path, "a.yaml", "entries:" + GOOD.format(answer=answer).replace("difficulty: M", "difficulty: E"))
+    kb = load_knowledge(tmp_path, require_all=False)
+    problems = {(p.entry, p.field): p.message for p in kb.problems}
+    assert "3 key points must be required for difficulty E; 2 are" in problems[("8.3.62", "key_points")]
 
 
 def test_dangling_follow_up_and_demo_are_reported(tmp_path):

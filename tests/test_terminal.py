@@ -65,7 +65,7 @@ def test_a_first_session(chat, kb):
     assert "(follow-up in the context of 8.3.65)" in out
     # graded: verdict, score, key points, reference answer, demo, next question
     assert re.search(r"CORRECT\s+\S+ 85%", out), out
-    assert f"✓ {entry.key_points[0]}" in out
+    assert f"✓ {entry.key_point_texts[0]}" in out
     assert "Reference answer" in out and entry.reference_answer.splitlines()[0] in out
     assert "/demo runs zero_init" in out
     assert f"Try next: {entry.follow_ups[0]}" in out

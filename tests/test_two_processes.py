@@ -224,7 +224,7 @@ async def test_two_processes_share_one_postgres_without_lost_or_doubled_writes(
 
             # Everyone answers at once (the shared user's two answers race across processes).
             def text(q: dict) -> str:
-                return " ".join(kb.entries[question_id(q)].key_points)
+                return " ".join(kb.entries[question_id(q)].key_point_texts)
 
             submitted = await asyncio.gather(*(_answer(fake, u, q, text(q))
                                                for _, u, q in questions))

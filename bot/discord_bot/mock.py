@@ -291,7 +291,7 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
             description=clip("\n".join(lines) or "Nobody answered this one.", 4096))
         embed.add_field(name="Reference answer", value=clip(entry.reference_answer, 1024),
                         inline=False)
-        missed = [f"• {clip(entry.key_points[i], 200)} (missed by {n} of {total})"
+        missed = [f"• {clip(entry.key_points[i].text, 200)} (missed by {n} of {total})"
                   for i, n, total in missed_most(rnd) if i < len(entry.key_points)]
         if missed:
             embed.add_field(name="Key points the group missed most",
@@ -357,7 +357,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         embed = discord.Embed(title=f"Interviewer brief · round {rnd.number} · {entry.id}",
                               description=f"**{entry.prompt}**", colour=discord.Colour.purple())
         embed.add_field(name="Key points", inline=False, value=clip("\n".join(
-            f"{i}. {kp}" for i, kp in enumerate(entry.key_points, start=1)), 1024))
+            f"{i}. {kp.text}{'' if kp.required else ' (bonus)'}"
+            for i, kp in enumerate(entry.key_points, start=1)), 1024))
         embed.add_field(name="Hint ladder (give them in order)", inline=False, value=clip(
             "\n".join(f"{i}. {h}" for i, h in enumerate(entry.hints, start=1)), 1024))
         follow = [f"{q}: {self.kb.entries[q].prompt}" for q in entry.follow_ups
