@@ -1,37 +1,8 @@
-"""Fitting the grader's verdict model: multinomial logistic regression in NumPy.
-
-Small and deterministic (full-batch gradient descent from zeros, L2 penalty), so a calibration
-run is reproducible and needs no extra dependency.
-"""
+"""Cross-validation by question: a threshold is never measured on a question it was chosen on."""
 
 from __future__ import annotations
 
 import random
-
-import numpy as np
-
-from bot.grading import VERDICTS, VerdictModel
-
-L2 = 5.0  # chosen by cross-validation by question among 0.1, 1, 5, 20
-
-
-def fit_verdict_model(features: np.ndarray, labels: list[str], l2: float = L2,
-                      steps: int = 3000, lr: float = 0.1) -> VerdictModel:
-    mean = features.mean(axis=0)
-    scale = features.std(axis=0) + 1e-9
-    x = (features - mean) / scale  # (N, F)
-    y = np.eye(len(VERDICTS))[[VERDICTS.index(label) for label in labels]]  # (N, 3)
-    n, f = x.shape
-    w, b = np.zeros((f, len(VERDICTS))), np.zeros(len(VERDICTS))
-    for _ in range(steps):
-        z = x @ w + b
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        grad = p - y  # (N, 3)
-        w -= lr * (x.T @ grad / n + l2 * w / n)
-        b -= lr * grad.mean(axis=0)
-    return VerdictModel(mean=mean, scale=scale, weights=w, bias=b)
 
 
 def question_folds(question_ids: list[str], k: int = 5, seed: int = 13) -> list[set[str]]:

@@ -280,6 +280,30 @@ def cmd_eval(args) -> int:
     return EXIT_OK
 
 
+def cmd_train(args) -> int:
+    from dataclasses import replace
+
+    from bot.train_judge import MODEL_DIR, TrainSettings, train
+
+    if args.limit is not None and args.limit < 1:
+        raise BadInput("--limit must be at least 1")
+    if args.epochs is not None and args.epochs < 1:
+        raise BadInput("--epochs must be at least 1")
+    if args.beetle_test is not None and not args.beetle_test.is_file():
+        raise BadInput(f"no such file: {args.beetle_test}")
+    settings = TrainSettings() if args.epochs is None else replace(TrainSettings(), epochs=args.epochs)
+    card = train(args.out or MODEL_DIR, settings, limit=args.limit, beetle_test=args.beetle_test,
+                 progress=sys.stderr.isatty())
+    summary = {k: card[k] for k in ("examples", "train_seconds", "metrics")} | {
+        "out": str(args.out or MODEL_DIR)}
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"trained on {card['examples']} examples in {card['train_seconds']} s; "
+              f"model and MODEL_CARD.md in {summary['out']}")
+    return EXIT_OK
+
+
 def cmd_bench(args) -> int:
     from bot.bench import format_bench, run_bench
 
@@ -440,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     for kind, baselines, what in (
         ("grading", ["tfidf"], "labelled JSONL {question_id, answer, label}"),
         ("retrieval", ["tfidf", "bm25"], "JSONL {query, question_id}"),
-        ("asag", ["tfidf"], "the Mohler 2011 CSV"),
+        ("asag", ["tfidf", "cosine"], "the Mohler 2011 CSV or the SemEval-2013 Beetle CSV"),
     ):
         p = ev.add_parser(kind, help=f"quality on {what}")
         p.add_argument("file")
@@ -464,6 +488,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--database-url", help="with --capacity: record attempts here "
                        "(default a temporary SQLite file)")
     bench.set_defaults(func=cmd_bench)
+
+    train = sub.add_parser("train", help="rebuild the grading cross-encoder from the repo's data "
+                           "(fixed seed; about 25 minutes on 2 cores)")
+    train.add_argument("--out", type=Path, default=None,
+                       help="where to write the model (default: the shipped bot/judge_model)")
+    train.add_argument("--limit", type=int, default=None, help="train on the first N examples only")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--beetle-test", type=Path, default=None,
+                       help="the SemEval-2013 beetle.csv: put its test-split figures in the model card")
+    train.add_argument("--json", action="store_true")
+    train.set_defaults(func=cmd_train)
 
     db = sub.add_parser("db", help="the database").add_subparsers(dest="db_command", required=True)
     upgrade = db.add_parser("upgrade", help="apply the migrations (GRADCHECK_DATABASE_URL)")

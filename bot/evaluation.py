@@ -17,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.grading import (
-    decide,
-)
+from bot.grading import decide
 from bot.lexical import BM25, TfIdf
 
 LABELS = ("correct", "partial", "incorrect")
@@ -88,12 +86,47 @@ def _objective(m: dict) -> float:
 # --- semantic grading ----------------------------------------------------------------------------
 
 
-def _grading_signals(grader, rows: list[dict]) -> list:
+def _judged(grader, rows: list[dict]) -> list:
     out = []
     for start in range(0, len(rows), 64):
         chunk = rows[start : start + 64]
-        out.extend(grader.signals_many([(r["question_id"], r["answer"]) for r in chunk]))
+        out.extend(grader.judgements_many([(r["question_id"], r["answer"]) for r in chunk]))
     return out
+
+
+# Candidate thresholds for calibration (GradingParams); coarse on purpose, to keep it from
+# fitting noise: about 500 settings over a few hundred answers.
+CALIBRATION_GRID = {
+    "cover_at": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "contradict_at": (0.4, 0.5, 0.6, 0.7, 0.8),
+    "state_at": (0.4, 0.5, 0.6, 0.7, 0.8),
+    "wrong_with_substance": (0.34, 0.5, 0.67, 1.01),
+}
+
+
+def _predict(grader, rows, judged, params) -> list[str]:
+    from bot.grading import required_mask
+
+    out = []
+    for r, (prep, j) in zip(rows, judged, strict=True):
+        entry = grader.entry(r["question_id"])
+        out.append(decide(j, required_mask(entry), params, no_claims=prep.no_claims is not None).verdict)
+    return out
+
+
+def calibrate_params(grader, rows, judged, base):
+    """The grid setting with the best objective on `rows` (ties: the earliest, i.e. the default-most)."""
+    from dataclasses import replace
+
+    labels = [r["label"] for r in rows]
+    best, best_obj = base, _objective(grading_metrics(labels, _predict(grader, rows, judged, base)))
+    keys = list(CALIBRATION_GRID)
+    for values in itertools.product(*CALIBRATION_GRID.values()):
+        params = replace(base, **dict(zip(keys, values, strict=True)))
+        obj = _objective(grading_metrics(labels, _predict(grader, rows, judged, params)))
+        if obj > best_obj + 1e-9:
+            best, best_obj = params, obj
+    return best
 
 
 def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, calibrate: bool = False,
@@ -112,28 +145,31 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
         return _tfidf_grading(rt.kb, rows) | {
             "method": "tfidf cosine to the reference answer, thresholds cross-validated by question"}
     grader = rt.grader
-    signals = _grading_signals(grader, rows)
+    judged = _judged(grader, rows)
     if not calibrate:
-        preds = [decide(sig, grader.model, grader.params)[0] for _, sig in signals]
-        return grading_metrics(labels, preds) | {"method": "semantic grader, shipped model"}
-    from bot.calibration import fit_verdict_model, question_folds
+        preds = _predict(grader, rows, judged, grader.params)
+        return grading_metrics(labels, preds) | {"method": "key-point judgements of the grading cross-encoder"}
+    from dataclasses import asdict
 
-    features = np.array([sig.features for _, sig in signals])
+    from bot.calibration import question_folds
+
     qids = np.array([r["question_id"] for r in rows])
     preds = np.empty(len(rows), dtype=object)
+    fold_params = []
     for held_out in question_folds(list(qids), FOLDS):
         test = np.isin(qids, list(held_out))
-        model = fit_verdict_model(features[~test], [labels[i] for i in np.flatnonzero(~test)])
-        for i in np.flatnonzero(test):
-            preds[i] = decide(signals[i][1], model, grader.params)[0]
-    final = fit_verdict_model(features, labels)
-    in_sample = grading_metrics(labels, [decide(sig, final, grader.params)[0] for _, sig in signals])
+        fit = [i for i in range(len(rows)) if not test[i]]
+        params = calibrate_params(grader, [rows[i] for i in fit], [judged[i] for i in fit], grader.params)
+        fold_params.append(asdict(params))
+        held = np.flatnonzero(test)
+        preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held], params)
+    final = calibrate_params(grader, rows, judged, grader.params)
     if save:
-        Path(save).write_text(json.dumps(final.to_json(), indent=1) + "\n")
-        print(f"saved the fitted model to {save}", file=sys.stderr)
+        Path(save).write_text(json.dumps(asdict(final), indent=1) + "\n")
+        print(f"saved the thresholds fitted on all of {path} to {save}", file=sys.stderr)
     return grading_metrics(labels, list(preds)) | {
-        "method": f"semantic grader, {FOLDS}-fold cross-validation by question (held-out figures)",
-        "in_sample": {k: in_sample[k] for k in ("accuracy", "false_accept_rate", "false_reject_rate")},
+        "method": f"key-point judgements, thresholds by {FOLDS}-fold cross-validation by question (held-out figures)",
+        "fitted_on_all": asdict(final), "fold_params": fold_params,
     }
 
 
@@ -240,6 +276,31 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def eval_asag(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
+    from bot import beetle
+
+    try:
+        if beetle.is_beetle(path):
+            return _eval_beetle(path, baseline, runtime_factory)
+    except OSError as exc:
+        raise EvalInputError(f"cannot read {path}: {exc.strerror}") from exc
+    return _eval_mohler(path, baseline, runtime_factory)
+
+
+def _eval_beetle(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
+    from bot import beetle
+
+    rows = beetle.read_beetle(path)
+    if baseline == "tfidf":
+        return beetle.eval_beetle_cosine(rows, beetle.tfidf_similarity(rows),
+                                         "tf-idf cosine, thresholds fitted on train")
+    rt = runtime_factory()
+    if baseline == "cosine":
+        return beetle.eval_beetle_cosine(rows, beetle.cosine_similarity(rows, rt.embedder.encode),
+                                         "MiniLM cosine, thresholds fitted on train")
+    return beetle.eval_beetle_judge(rows, rt.judge)
+
+
+def _eval_mohler(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
     from bot.asag import reference_only_scores
 
     rows = read_mohler(path)
@@ -250,6 +311,10 @@ def eval_asag(path: str, baseline: str | None, runtime_factory: Callable) -> dic
         tfidf = TfIdf(references + answers)
         pred = (tfidf.transform(answers) * tfidf.transform(references)).sum(axis=1)
         method = "tfidf cosine"
+    elif baseline == "cosine":
+        vecs = runtime_factory().embedder.encode
+        pred = (vecs(answers) * vecs(references)).sum(axis=1)
+        method = "MiniLM cosine"
     else:
         rt = runtime_factory()
         pred = reference_only_scores(rt.embedder, answers, references)

@@ -14,6 +14,7 @@ class KeyPointResult:
     covered: bool
     similarity: float
     required: bool = False  # a correct concise answer must state it (else a bonus point)
+    contradicted: bool = False  # the answer states something that contradicts it
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,15 @@ class Runtime:
         return self.index
 
     @cached_property
+    def judge(self):
+        from bot.judge import MODEL_DIR, get_judge
+
+        return get_judge(self.settings.backend, cache_dir=self.settings.onnx_dir,
+                         model_dir=self.settings.judge_model or MODEL_DIR)
+
+    @cached_property
     def grader(self) -> Grader:
-        return Grader(self.kb, self.index, self.embedder, max_chars=self.settings.max_answer_chars)
+        return Grader(self.kb, self.judge, max_chars=self.settings.max_answer_chars)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     database_url: str | None = None  # default: SQLite file in data_dir
     model: str = BUNDLED_MODEL  # or any sentence-transformers name / path
     index_kind: str = "flat"  # "flat" (exact) or "hnsw" (approximate, recall checked against exact)
+    # Inference for the grading cross-encoder: ONNX Runtime (same verdicts, about twice as fast on
+    # a CPU; the graph is exported once into data_dir/onnx) or plain torch.
+    backend: Literal["onnx", "torch"] = "onnx"
+    judge_model: Path | None = None  # the grading cross-encoder; default the shipped bot/judge_model
 
     discord_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DISCORD_TOKEN", "GRADCHECK_DISCORD_TOKEN")
@@ -49,6 +53,10 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def onnx_dir(self) -> Path:
+        return self.data_dir / "onnx"
 
     @property
     def demo_dir(self) -> Path:

@@ -84,6 +84,40 @@ class Source(BaseModel):
     url: HttpUrl
 
 
+def normalise_answer(text: str) -> str:
+    """Prose loses the hard wraps of its YAML block; code (lines indented 4 more spaces) keeps its
+    line breaks as a fenced block, so it reads as code wherever the answer is shown or graded."""
+    blocks: list[str] = []
+    prose: list[str] = []
+    code: list[str] = []
+
+    def flush_prose() -> None:
+        if prose:
+            blocks.append(" ".join(" ".join(prose).split()))
+            prose.clear()
+
+    def flush_code() -> None:
+        if code:
+            blocks.append("```\n" + "\n".join(code).strip("\n") + "\n```")
+            code.clear()
+
+    for line in text.splitlines():
+        if line.startswith("    ") and line.strip():
+            flush_prose()
+            code.append(line[4:].rstrip())
+        elif not line.strip():
+            if code:
+                code.append("")
+            else:
+                flush_prose()
+        else:
+            flush_code()
+            prose.append(line.strip())
+    flush_code()
+    flush_prose()
+    return "\n\n".join(blocks)
+
+
 def _word_count(text: str) -> int:
     return len(text.split())
 
@@ -121,8 +155,7 @@ class Entry(BaseModel):
         words = _word_count(value)
         if not 80 <= words <= 250:
             raise ValueError(f"must be 80-250 words, has {words}")
-        # YAML block scalars keep their hard wraps; the answer is one paragraph of prose.
-        return " ".join(value.split())
+        return normalise_answer(value)
 
     @field_validator("key_points")
     @classmethod

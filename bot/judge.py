@@ -1,0 +1,161 @@
+"""The grading cross-encoder at inference: P(covers), P(contradicts), P(unrelated) for (target, answer).
+
+A pair model reads the claim and the answer together, so it sees order, negation and numbers that
+cosine similarity between two separate vectors cannot. Weights: `bot/judge_model/` (trained by
+`gradcheck train`, see its MODEL_CARD.md). Two backends compute the same function:
+- torch: the sentence-transformers CrossEncoder's own model;
+- onnx: the same graph exported once with `torch.onnx.export` and run by ONNX Runtime (about
+  twice as fast on a CPU); the file is cached in the data dir and rebuilt when the weights change.
+Answers longer than one window are judged window by window (sentence-aligned, overlapping by one
+sentence); a claim counts as covered or contradicted where any window says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from bot.judge_data import LABELS
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).resolve().parent / "judge_model"
+COVERS, CONTRADICTS, UNRELATED = range(3)
+MAX_LENGTH = 256  # tokens per pair: a key point (~25) plus an answer of about 170 words
+BATCH = 32
+
+
+def weights_hash(model_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "config.json"):
+        digest.update((model_dir / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class Judge:
+    """Thread-safe; one instance per process (the weights take ~90 MB in fp32)."""
+
+    def __init__(self, model_dir: Path = MODEL_DIR, backend: str = "torch", cache_dir: Path | None = None,
+                 max_length: int = MAX_LENGTH):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.model_dir = Path(model_dir)
+        self.max_length = max_length
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
+        self._torch = torch
+        self._lock = threading.Lock()
+        self._session = None
+        self.backend = backend
+        model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
+        model.eval()
+        self._model = model
+        if backend == "onnx":
+            self._session = self._onnx_session(cache_dir or self.model_dir)
+            self._model = None  # the ONNX graph has its own copy of the weights
+        elif backend != "torch":
+            raise ValueError(f"unknown backend {backend!r}: use torch or onnx")
+
+    # -- ONNX -----------------------------------------------------------------------------------
+    def _onnx_session(self, cache_dir: Path):
+        import onnxruntime as ort
+
+        path = Path(cache_dir) / f"judge-{weights_hash(self.model_dir)}.onnx"
+        if not path.exists():
+            self._export(path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def _export(self, path: Path) -> None:
+        torch = self._torch
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sample = self.tokenizer(["a claim"], ["an answer to it"], return_tensors="pt")
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer chatter about shapes that are dynamic anyway
+            torch.onnx.export(
+                self._model, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["logits"], opset_version=17, dynamo=False,
+                dynamic_axes={name: {0: "batch", 1: "seq"}
+                              for name in ("input_ids", "attention_mask", "token_type_ids")}
+                | {"logits": {0: "batch"}},
+            )
+        os.replace(tmp, path)  # atomic: a second process never reads a half-written file
+        log.info("exported the grading cross-encoder to %s", path)
+
+    # -- judging --------------------------------------------------------------------------------
+    def _logits(self, targets: list[str], answers: list[str]) -> np.ndarray:
+        enc = self.tokenizer(targets, answers, truncation="only_second", max_length=self.max_length,
+                             padding=True, return_tensors="np" if self._session else "pt")
+        if self._session is not None:
+            feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+            return self._session.run(["logits"], feeds)[0]
+        with self._torch.inference_mode():
+            return self._model(**enc).logits.float().numpy()
+
+    def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        """(N, 3) probabilities in LABELS order, one row per (target, answer) pair."""
+        if not pairs:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        order = np.argsort([-len(a) - len(t) for t, a in pairs], kind="stable")  # little padding
+        out = np.empty((len(pairs), len(LABELS)), dtype=np.float32)
+        with self._lock:
+            for start in range(0, len(pairs), BATCH):
+                idx = order[start:start + BATCH]
+                logits = self._logits([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
+                logits = logits - logits.max(axis=1, keepdims=True)
+                p = np.exp(logits)
+                out[idx] = p / p.sum(axis=1, keepdims=True)
+        return out
+
+    def answer_windows(self, sentences: list[str], budget: int | None = None) -> list[str]:
+        """Cut an answer (as sentences) into windows that fit beside a claim, one sentence overlap."""
+        budget = budget or self.max_length - 48
+        lengths = [len(ids) for ids in self.tokenizer(sentences, add_special_tokens=False)["input_ids"]]
+        if sum(lengths) <= budget:
+            return ["\n".join(sentences)] if any("\n" in s for s in sentences) else [" ".join(sentences)]
+        windows, start = [], 0
+        while start < len(sentences):
+            stop, used = start, 0
+            while stop < len(sentences) and (used + lengths[stop] <= budget or stop == start):
+                used += lengths[stop]
+                stop += 1
+            windows.append(" ".join(sentences[start:stop]))
+            if stop >= len(sentences):
+                break
+            start = max(start + 1, stop - 1)
+        return windows
+
+    def judge(self, targets: list[str], windows: list[str]) -> np.ndarray:
+        """(len(targets), 3): per target, P(covers) and P(contradicts) of its strongest window."""
+        probs = self.probabilities([(t, w) for t in targets for w in windows])
+        probs = probs.reshape(len(targets), len(windows), len(LABELS))
+        if len(windows) == 1:
+            return probs[:, 0]
+        covers = probs[:, :, COVERS].max(axis=1)
+        contradicts = probs[:, :, CONTRADICTS].max(axis=1)
+        unrelated = np.clip(1.0 - covers - contradicts, 0.0, 1.0)
+        return np.stack([covers, contradicts, unrelated], axis=1)
+
+
+_shared: dict[tuple, Judge] = {}
+_shared_lock = threading.Lock()
+
+
+def get_judge(backend: str = "torch", cache_dir: Path | None = None, model_dir: Path = MODEL_DIR) -> Judge:
+    with _shared_lock:
+        key = (backend, str(cache_dir), str(model_dir))
+        if key not in _shared:
+            _shared[key] = Judge(model_dir=model_dir, backend=backend, cache_dir=cache_dir)
+        return _shared[key]
