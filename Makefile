@@ -25,9 +25,12 @@ install: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/gradcheck chat
 
+# The storage tests need PostgreSQL: tests/with_postgres.py uses the one that answers
+# (GRADCHECK_TEST_PG_URL, else 127.0.0.1:5432/test) or starts a throwaway server in a temp dir for
+# the run; with CI set, no server at all fails the run instead of skipping those tests.
 test: $(STAMP) compose-cli
 	$(BIN)/ruff check bot index knowledge tests
-	$(BIN)/python -m pytest -q
+	$(BIN)/python tests/with_postgres.py $(BIN)/python -m pytest -q
 
 # tests/test_deploy.py validates docker-compose.yml with Debian's docker-compose (`config` needs
 # no Docker engine). Installed when missing (we are root on CI); if apt cannot, that test skips

@@ -3,9 +3,10 @@ the operations commands built on them: `gradcheck db upgrade` and `gradcheck hea
 
 tests/test_progress.py checks that the schema reached from empty matches bot.db's models; here:
 every revision one at a time, from the previous revision with data in it, down to empty and
-back, several processes at once, and the commands. PostgreSQL is expected at
-127.0.0.1:5432/test (trust auth, user postgres, else root); without one the PostgreSQL half of
-each test skips and says so.
+back, several processes at once, and the commands. PostgreSQL: the server tests/postgres.py
+finds (GRADCHECK_TEST_PG_URL, else 127.0.0.1:5432/test; `make test` starts one when none
+answers); without one the PostgreSQL half of each test skips and says so, or fails under
+GRADCHECK_TEST_PG_REQUIRED.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from bot.cli import main
 from bot.db import Base, alembic_config, create_engine, sqlite_path, upgrade_database
 from bot.progress import ProgressStore
 from bot.settings import Settings, get_settings
-from tests.postgres import NO_PG, fresh_schema, pg_connect, postgres_url
+from tests.postgres import fresh_schema, pg_connect, require_postgres
 
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
 
@@ -235,9 +236,7 @@ def test_db_upgrade_reports_problems_in_one_line(capsys, tmp_path, use_env):
 
 async def test_db_upgrade_on_postgresql(capsys, use_env):
     """The real command against a fresh PostgreSQL database (a URL cannot carry a schema)."""
-    url = await postgres_url()
-    if url is None:
-        pytest.skip(NO_PG)
+    url = await require_postgres()
     name = f"gc_cli_{uuid.uuid4().hex[:12]}"
     admin = await pg_connect(url)
     try:

@@ -4,9 +4,9 @@ every graded answer is stored exactly once, the schedule row shared by both proc
 
 Which process answered an interaction is read from the operating system: the fake looks up which
 child process owns the client end of the TCP connection each interaction callback arrives on
-(/proc, Linux only). PostgreSQL is expected at 127.0.0.1:5432 with trust auth (user postgres,
-else root), as in tests/test_progress.py; the test makes a fresh database and drops it after.
-When no server answers, the test is skipped with the reason.
+(/proc, Linux only). PostgreSQL: the server tests/postgres.py finds, as in tests/test_progress.py;
+the test makes a fresh database and drops it after. When no server answers, the test is skipped
+with the reason (failed under GRADCHECK_TEST_PG_REQUIRED, which `make test` sets).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from bot.scheduling import ReviewState, next_state, quality_from_grade
 from tests.fake_discord import DEFER, MESSAGE, MODAL, FakeDiscord
-from tests.postgres import NO_PG, pg_connect, postgres_url
+from tests.postgres import pg_connect, require_postgres
 from tests.test_discord import button, embed_text, question_id
 
 pytestmark = pytest.mark.skipif(
@@ -96,9 +96,7 @@ class TracingDiscord(FakeDiscord):
 @pytest.fixture
 async def pg_database():
     """A fresh PostgreSQL database (the bot's settings take a URL, not a schema): its URL."""
-    url = await postgres_url()
-    if url is None:
-        pytest.skip(NO_PG)
+    url = await require_postgres()
     admin = await pg_connect(url)
     name = f"gc_two_{uuid.uuid4().hex[:16]}"
     try:
