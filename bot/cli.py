@@ -8,11 +8,15 @@ and write one JSON object per input line, in input order.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
+import queue
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,7 +31,10 @@ class BadInput(Exception):
 
 
 def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+    text = json.dumps(data, ensure_ascii=False)
+    if not _is_text(text):  # a lone surrogate cannot be written as UTF-8: escape it instead
+        text = json.dumps(data)
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
@@ -38,23 +45,87 @@ def _console():
 
 
 def _runtime(progress: bool = False):
+    """The Runtime for a command. Building the index (first run in a data dir, or the knowledge
+    changed) is said on stderr, with a progress bar on a terminal; `progress` (index build) always
+    shows the bar."""
     from bot.runtime import Runtime
 
-    return Runtime(progress=_progress_bar("Building index") if progress else None)
+    return Runtime(progress=_IndexProgress(always=progress))
 
 
-def _progress_bar(label: str):
-    def wrap(chunks) -> Iterator:
-        from rich.progress import Progress
+class _IndexProgress:
+    """Runtime's index-build hook: it is only called when the index is (re)built."""
 
+    def __init__(self, always: bool = False):
+        self.always = always
+        self.announced = False  # the caller already said why this run is slow
+
+    def __call__(self, chunks: Iterable) -> Iterator:
         chunks = list(chunks)
-        with Progress(console=_stderr_console(), transient=False) as bar:
-            task = bar.add_task(label, total=len(chunks))
-            for item in chunks:
-                yield item
-                bar.advance(task)
+        started = time.perf_counter()
+        if not self.always and not self.announced:
+            _note("building the search index (first run in this data dir, or the knowledge "
+                  "files changed; 10-40 s)...")
+        if self.always or sys.stderr.isatty():
+            from rich.progress import Progress
 
-    return wrap
+            with Progress(console=_stderr_console(), transient=not self.always,
+                          redirect_stdout=False, redirect_stderr=False) as bar:
+                task = bar.add_task("Building index" if self.always else "Building the search index",
+                                    total=len(chunks))
+                for item in chunks:
+                    yield item
+                    bar.advance(task)
+        else:
+            yield from chunks
+        if not self.always and not self.announced:
+            _note(f"search index ready ({time.perf_counter() - started:.0f} s)")
+
+
+def _note(message: str) -> None:
+    print(f"gradcheck: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _first_run(message: str, spinner: bool = True) -> Iterator[None]:
+    """Say on stderr that slow once-only work is under way (a spinner on a terminal)."""
+    started = time.perf_counter()
+    _note(f"{message}...")
+    if spinner and sys.stderr.isatty():
+        with _stderr_console().status("working (once per data dir)..."):
+            yield
+    else:
+        yield
+    _note(f"ready ({time.perf_counter() - started:.0f} s)")
+
+
+def _grader(rt, spinner: bool = True):
+    """rt.grader; the first run in a data dir exports the grading model first, and says so."""
+    settings = rt.settings
+    if "grader" in rt.__dict__ or settings.backend != "onnx" or (
+            settings.onnx_dir.is_dir() and any(settings.onnx_dir.glob("judge-*.onnx"))):
+        return rt.grader
+    with _first_run("first run in this data dir: preparing the grading model (once; up to a "
+                    "minute)", spinner=spinner):
+        return rt.grader
+
+
+def _retriever(rt):
+    """rt.retriever; a first run in a data dir builds the search index first, and says so."""
+    if "retriever" in rt.__dict__ or (rt.settings.index_dir / "meta.json").exists():
+        return rt.retriever
+    if isinstance(rt.progress, _IndexProgress):
+        rt.progress.announced = True
+    with _first_run("first run in this data dir: building the search index (once; 10-40 s)",
+                    spinner=False):  # the index build shows its own bar
+        return rt.retriever
+
+
+def _checker(rt):
+    """Grader.check_item without the model: bad input is refused before anything slow loads."""
+    from bot.grading import Grader
+
+    return rt.__dict__.get("grader") or Grader(rt.kb, None, max_chars=rt.settings.max_answer_chars)
 
 
 def _stderr_console():
@@ -63,25 +134,90 @@ def _stderr_console():
     return Console(stderr=True, highlight=False)
 
 
-def read_jsonl(source: str) -> Iterator[tuple[int, dict | None, str | None]]:
-    """(line number, object or None, error or None) for each non-blank line."""
+# --- input text ----------------------------------------------------------------------------------
+
+
+def _is_text(value) -> bool:
+    """False when a string (or any string inside a JSON value) holds a lone surrogate: undecodable
+    bytes in argv, or a JSON escape such as "\\ud800". No tokenizer takes it, nor does UTF-8."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_is_text(k) and _is_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_text(v) for v in value)
+    return True
+
+
+def _text_arg(value: str | None, what: str) -> str | None:
+    if value is not None and not _is_text(value):
+        raise BadInput(f"{what} is not valid UTF-8 text")
+    return value
+
+
+def _read_stdin(what: str) -> str:
+    binary = getattr(sys.stdin, "buffer", None)
+    if binary is None:  # a text stream without bytes underneath (embedding, tests)
+        return _text_arg(sys.stdin.read(), f"{what} on stdin")
+    data = binary.read()
     try:
-        handle = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{what} on stdin is not valid UTF-8 (byte {exc.start + 1})") from exc
+
+
+def read_jsonl(source: str) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line number, object or None, error or None) for each non-blank line. A line that is not
+    UTF-8, not JSON, not an object, or holds a lone surrogate is an error of its own; the other
+    lines are unaffected. An unreadable file raises BadInput here, before any line is read."""
+    if source == "-":
+        return _jsonl_lines(getattr(sys.stdin, "buffer", sys.stdin), close=False)
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 (closed by _jsonl_lines)
     except OSError as exc:
-        raise BadInput(f"cannot read {source}: {exc.strerror}") from exc
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, None, f"line {number}: not valid JSON ({exc.msg})"
-                continue
-            if not isinstance(obj, dict):
-                yield number, None, f"line {number}: expected a JSON object"
-                continue
-            yield number, obj, None
+        raise BadInput(f"cannot read {source}: {exc.strerror or exc}") from exc
+    return _jsonl_lines(handle, close=True)
+
+
+def _jsonl_lines(handle, close: bool) -> Iterator[tuple[int, dict | None, str | None]]:
+    try:
+        for number, raw in enumerate(handle, start=1):
+            parsed = _parse_jsonl_line(number, raw)
+            if parsed is not None:
+                yield parsed
+    finally:
+        if close:
+            handle.close()
+
+
+def _parse_jsonl_line(number: int, raw: bytes | str) -> tuple[int, dict | None, str | None] | None:
+    if isinstance(raw, bytes):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return number, None, f"line {number}: not valid UTF-8 (byte {exc.start + 1})"
+    else:
+        line = raw
+    if number == 1:
+        line = line.removeprefix("\ufeff")
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return number, None, f"line {number}: not valid JSON ({exc.msg})"
+    except RecursionError:
+        return number, None, f"line {number}: JSON nested too deeply"
+    if not isinstance(obj, dict):
+        return number, None, f"line {number}: expected a JSON object"
+    if not _is_text(obj):
+        return number, None, (f"line {number}: not valid Unicode text "
+                              "(a lone surrogate such as \\ud800)")
+    return number, obj, None
 
 
 # --- kb ------------------------------------------------------------------------------------------
@@ -133,67 +269,199 @@ def cmd_grade(args) -> int:
     from bot.errors import UserError
     from bot.render import render_grade
 
+    if args.hints < 0:
+        raise BadInput("--hints must be 0 or more")
     rt = _runtime()
     if args.batch:
         return _grade_batch(rt, args)
     if args.question_id is None or args.answer is None:
         raise BadInput("give a question id and an answer, or --batch FILE")
-    answer = sys.stdin.read() if args.answer == "-" else args.answer
-    try:
-        rt.grader.check_item(args.question_id, answer)
+    question_id = _text_arg(args.question_id, "the question id")
+    answer = _read_stdin("the answer") if args.answer == "-" else _text_arg(args.answer, "the answer")
+    try:  # before the model loads: a bad id or an empty answer is refused at once
+        _checker(rt).check_item(question_id, answer)
     except UserError as exc:
         raise BadInput(str(exc)) from exc
-    result = rt.grader.grade(args.question_id, answer, hints_used=args.hints)
+    result = _grader(rt).grade(question_id, answer, hints_used=args.hints)
     if args.json:
         _print_json(result.to_json())
     else:
-        render_grade(_console(), rt.kb.entries[args.question_id], result)
+        render_grade(_console(), rt.kb.entries[question_id], result)
     return EXIT_OK
 
 
+BATCH_GROUP = 16  # answers graded per model call in grade --batch; results stream out per group
+BATCH_IDLE = 0.2  # seconds without new input after which a partial group is graded
+
+
 def _grade_batch(rt, args) -> int:
+    """Streams: lines are read, checked (no model needed) and graded group by group, and each
+    group's results are printed, in input order, as soon as it is graded."""
     from bot.errors import UserError
 
-    lines = list(read_jsonl(args.batch))
-    good: list[tuple[int, str, str]] = []
-    errors: dict[int, str] = {}
-    for number, obj, error in lines:
-        if error is None:
-            qid, answer = obj.get("question_id"), obj.get("answer")
-            if not isinstance(qid, str) or not isinstance(answer, str):
-                error = f"line {number}: needs string fields question_id and answer"
-            else:
-                try:
-                    rt.grader.check_item(qid, answer)
-                    good.append((number, qid, answer))
-                except UserError as exc:
-                    error = f"line {number}: {exc}"
-        if error:
-            errors[number] = error
-            print(error, file=sys.stderr)
-    results = {}
-    for start in range(0, len(good), 64):
-        chunk = good[start : start + 64]
-        graded = rt.grader.grade_many([(q, a, 0) for _, q, a in chunk])
-        results.update({n: r for (n, _, _), r in zip(chunk, graded, strict=True)})
-    for number, _, _ in lines:
-        if number in errors:
-            _print_json({"line": number, "error": errors[number]})
+    lines = read_jsonl(args.batch)  # an unreadable file fails here, before the model loads
+    checker = _checker(rt)
+    bad_input = failed = False
+    with _BatchProgress(_count_lines(args.batch), "Grading") as progress:
+        for group in _groups(lines, BATCH_GROUP, BATCH_IDLE):
+            errors: dict[int, str] = {}
+            good: list[tuple[int, str, str]] = []
+            for number, obj, error in group:
+                if error is None:
+                    qid, answer = obj.get("question_id"), obj.get("answer")
+                    if not isinstance(qid, str) or not isinstance(answer, str):
+                        error = f"line {number}: needs string fields question_id and answer"
+                    else:
+                        try:
+                            checker.check_item(qid, answer)
+                            good.append((number, qid, answer))
+                        except UserError as exc:
+                            error = f"line {number}: {exc}"
+                if error:
+                    errors[number] = error
+                    bad_input = True
+            results = _grade_group(rt, good) if good else {}
+            for number, _, _ in group:
+                outcome = errors.get(number) or results[number]
+                if isinstance(outcome, str):  # an error (a _Failure is one too)
+                    failed |= isinstance(outcome, _Failure)
+                    progress.note(str(outcome))
+                    _print_json({"line": number, "error": str(outcome)})
+                else:
+                    _print_json(outcome.to_json())
+                progress.advance()
+    return EXIT_FAIL if failed else EXIT_BAD_INPUT if bad_input else EXIT_OK
+
+
+class _Failure(str):
+    """A line that was valid but could not be graded (exit code 1, not 2)."""
+
+    __slots__ = ()
+
+
+def _grade_group(rt, good: list[tuple[int, str, str]]) -> dict:
+    """{line: GradeResult or _Failure}: one model call for the group; if it fails, each answer on
+    its own, so one answer that breaks the model costs only its own line."""
+    grader = _grader(rt, spinner=False)  # a model that cannot load fails the command, not a line
+    try:
+        graded = grader.grade_many([(q, a, 0) for _, q, a in good])
+        return {n: r for (n, _, _), r in zip(good, graded, strict=True)}
+    except Exception:
+        logging.getLogger("gradcheck").info("grading a group failed; one by one", exc_info=True)
+    results: dict = {}
+    for number, qid, answer in good:
+        try:
+            results[number] = grader.grade_many([(qid, answer, 0)])[0]
+        except Exception as exc:
+            logging.getLogger("gradcheck").info("line %d failed", number, exc_info=True)
+            results[number] = _Failure(
+                f"line {number}: could not grade this answer ({type(exc).__name__}: {exc})")
+    return results
+
+
+def _groups(lines: Iterator, size: int, idle: float) -> Iterator[list]:
+    """Consecutive input lines in groups of `size`, or fewer when the input pauses (a producer
+    still writing into the pipe), so results come out while the input is still coming in. The
+    lines are read on a helper thread; its errors are raised here."""
+    feed: queue.Queue = queue.Queue(maxsize=4 * size)
+    end = object()
+
+    def read() -> None:
+        try:
+            for line in lines:
+                feed.put(line)
+        except BaseException as exc:  # handed to the main thread
+            feed.put(_ReadFailed(exc))
+        feed.put(end)
+
+    threading.Thread(target=read, name="gradcheck-batch-reader", daemon=True).start()
+    group: list = []
+    while True:
+        try:
+            item = feed.get(timeout=idle) if group else feed.get()
+        except queue.Empty:
+            yield group
+            group = []
+            continue
+        if item is end:
+            break
+        if isinstance(item, _ReadFailed):
+            raise item.error
+        group.append(item)
+        if len(group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+class _ReadFailed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def _count_lines(source: str) -> int | None:
+    """Non-blank lines of a batch file, for the progress bar (None for stdin or no bar)."""
+    if source == "-" or not _BatchProgress.wanted():
+        return None
+    try:
+        with open(source, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+
+
+class _BatchProgress:
+    """A progress bar on stderr when stderr is a terminal (and stdout is not: there the streamed
+    results themselves show the progress, and a live bar would garble them); error lines go to
+    stderr either way."""
+
+    def __init__(self, total: int | None, label: str):
+        self._bar = None
+        if self.wanted():
+            from rich.progress import Progress
+
+            self._bar = Progress(console=_stderr_console(), transient=True,
+                                 redirect_stdout=False, redirect_stderr=False)
+            self._task = self._bar.add_task(label, total=total)
+
+    @staticmethod
+    def wanted() -> bool:
+        return sys.stderr.isatty() and not sys.stdout.isatty()
+
+    def __enter__(self) -> _BatchProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def note(self, message: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:
-            _print_json(results[number].to_json())
-    return EXIT_BAD_INPUT if errors else EXIT_OK
+            print(message, file=sys.stderr, flush=True)
+
+    def advance(self) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
 
 
 def cmd_ask(args) -> int:
     from bot.render import render_ask
 
+    if args.k < 1:
+        raise BadInput(f"--k must be at least 1 (got {args.k})")
     rt = _runtime()
     if args.batch:
         lines = list(read_jsonl(args.batch))
         queries = [(n, obj.get("query")) for n, obj, err in lines if err is None]
         valid = [(n, q) for n, q in queries if isinstance(q, str) and q.strip()]
         answers = dict(zip([n for n, _ in valid],
-                           rt.retriever.ask_many([q for _, q in valid], k=args.k), strict=True))
+                           _retriever(rt).ask_many([q for _, q in valid], k=args.k) if valid else [],
+                           strict=True))
         failed = False
         for number, _, error in lines:
             if number in answers:
@@ -204,14 +472,15 @@ def cmd_ask(args) -> int:
                 print(message, file=sys.stderr)
                 _print_json({"line": number, "error": message})
         return EXIT_BAD_INPUT if failed else EXIT_OK
-    text = " ".join(args.text or []).strip()
+    text = _text_arg(" ".join(args.text or []).strip(), "the question")
     if not text:
         raise BadInput("the question is empty: ask something, e.g. gradcheck ask 'why clip gradients'")
-    if args.context and args.context not in rt.kb.entries:
+    context = _text_arg(args.context, "--context")
+    if context and context not in rt.kb.entries:
         from bot.errors import UnknownQuestion
 
-        raise BadInput(str(UnknownQuestion(args.context, list(rt.kb.entries))))
-    result = rt.retriever.ask(text, k=args.k, context_id=args.context)
+        raise BadInput(str(UnknownQuestion(context, list(rt.kb.entries))))
+    result = _retriever(rt).ask(text, k=args.k, context_id=context)
     if args.json:
         _print_json(result.to_json())
     else:
@@ -236,10 +505,17 @@ def cmd_demo_list(args) -> int:
 
 
 def cmd_demo_run(args) -> int:
-    from bot.demos import UnknownDemo, run_demo
+    from bot.demos import UnknownDemo, find_demo, run_demo
     from bot.settings import get_settings
 
+    if not args.timeout > 0:
+        raise BadInput(f"--timeout must be a positive number of seconds (got {args.timeout})")
+    try:
+        find_demo(args.name)
+    except UnknownDemo as exc:
+        raise BadInput(str(exc)) from exc
     out = Path(args.out) if args.out else get_settings().demo_dir / args.name
+    _writable_dir(out, "--out" if args.out else "the demo output dir")
     try:
         run = run_demo(args.name, out, timeout=args.timeout)
     except UnknownDemo as exc:
@@ -253,6 +529,26 @@ def cmd_demo_run(args) -> int:
         print(f"\n[{run.name}] {'passed' if run.ok else 'FAILED'} in {run.seconds:.1f}s; "
               f"plots: {', '.join(map(str, run.plots)) or 'none'}")
     return EXIT_OK if run.ok else EXIT_FAIL
+
+
+def _writable_dir(path: Path, what: str) -> None:
+    """Create `path` if needed and make sure files can be written there (BadInput otherwise)."""
+    import tempfile
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise BadInput(f"{what} {path}: exists and is not a directory") from exc
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise BadInput(f"{what} {path}: cannot create the directory ({reason})") from exc
+    if not path.is_dir():
+        raise BadInput(f"{what} {path}: not a directory")
+    try:
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".gradcheck-probe-"):
+            pass
+    except OSError as exc:
+        raise BadInput(f"{what} {path}: cannot write there ({exc.strerror or exc})") from exc
 
 
 # --- eval / bench --------------------------------------------------------------------------------
@@ -523,7 +819,11 @@ def _log_format() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and all(arg in ("-v", "--verbose") for arg in extra):
+        args.verbose = True  # -v after the command works as well as before it
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     from bot.logging_setup import configure_logging
 
     configure_logging("json" if args.log_json else _log_format(),
@@ -542,18 +842,32 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        _silence_stdout()
         return EXIT_OK
-    except Exception as exc:  # the last line of defence: no traceback reaches a user
+    except Exception as exc:  # the last line of defence: no traceback reaches a user unless asked
         from knowledge.loader import KnowledgeError
 
         if isinstance(exc, KnowledgeError):
             print(f"gradcheck: the knowledge base is invalid ({exc}); run gradcheck kb validate",
                   file=sys.stderr)
             return EXIT_BAD_INPUT
-        logging.getLogger("gradcheck").debug("unexpected error", exc_info=True)
-        print(f"gradcheck: unexpected error: {type(exc).__name__}: {exc} (rerun with -v for details)",
-              file=sys.stderr)
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            print(f"gradcheck: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        else:
+            print(f"gradcheck: unexpected error: {type(exc).__name__}: {exc} "
+                  "(rerun with -v for details)", file=sys.stderr)
         return EXIT_FAIL
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (gradcheck ... | head), stop the interpreter's final flush from
+    complaining about it."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":
