@@ -8,12 +8,20 @@ Start-up order (after discord.py's examples/advanced_startup.py): the token is c
 (migrating it), registers the persistent buttons and syncs slash commands (to
 GRADCHECK_DEV_GUILD when set, else globally), and only then connects to the gateway. So a bad
 token fails in a second, not after the model has loaded.
+
+Shutdown: SIGTERM (what `docker stop` and systemd send) and SIGINT (Ctrl-C) both stop the bot
+gracefully: it takes no new work (anyone who tries is told it is restarting), waits up to
+DRAIN_SECONDS for the work in flight (an answer being graded and stored, a demo running), then
+disconnects, closes the database and exits 0. A second signal stops waiting. Mock-night answers
+are stored before they are graded, so one cut off here is graded when the night resumes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 import time
 from typing import Any
@@ -23,7 +31,7 @@ import yarl
 from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
-from bot.discord_bot.errors import ErrorHandler, Slowdown
+from bot.discord_bot.errors import ErrorHandler, ShuttingDown, Slowdown
 from bot.discord_bot.logic import RateLimiter, RecentQuestions
 from bot.discord_bot.store import QotdStore
 from bot.discord_bot.views import DYNAMIC_ITEMS
@@ -36,6 +44,10 @@ log = logging.getLogger("gradcheck.discord")
 
 EXIT_OK, EXIT_FAIL, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_RATE = (10, 20.0)  # actions per seconds per user: well above a person, below a script
+# How long a stopping bot waits for work in flight: under the 30 s stop_grace_period of
+# docker-compose.yml, with room to disconnect and close the database afterwards.
+DRAIN_SECONDS = 20.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def point_at(api_base: str | None, gateway: str | None) -> None:
@@ -114,11 +126,63 @@ class GradcheckBot(commands.AutoShardedBot):
         self.service: GradingService | None = None
         self.progress: ProgressStore | None = None
         self.qotd_store: QotdStore | None = None
+        self.draining = False  # stopping: no new work is taken
+        self._work: set[asyncio.Task] = set()  # user actions in flight (see drain)
+        self._hurry = asyncio.Event()  # a second stop signal: stop waiting for them
 
     def check_rate(self, user_id: int) -> None:
+        """Admit one user action (slash command, button, form, message), from the task that will
+        carry it out: refused while the bot is stopping or the user goes too fast; otherwise the
+        task counts as work in flight until it ends."""
+        if self.draining:
+            raise ShuttingDown()
         wait = self.limiter.hit(user_id, time.monotonic())
         if wait:
             raise Slowdown(wait)
+        self.track()
+
+    def track(self, task: asyncio.Task | None = None) -> None:
+        """Count a task (default: the current one) as work a stopping bot waits for."""
+        task = task or asyncio.current_task()
+        if task is not None and not task.done():
+            self._work.add(task)
+            task.add_done_callback(self._work.discard)
+
+    def untrack(self) -> None:
+        """The current task only waits from now on (e.g. for a confirmation): don't wait for it."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._work.discard(task)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> int:
+        """Stop taking work and wait (at most `timeout` s, or until hurry()) for the work in
+        flight, including work it starts meanwhile; returns how many tasks were still running."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        me = asyncio.current_task()
+        first = True
+        while True:
+            pending = {t for t in self._work if not t.done() and t is not me}
+            left = deadline - loop.time()
+            if not pending or left <= 0 or self._hurry.is_set():
+                break
+            if first:
+                log.info("stopping: waiting up to %.0f s for %d action(s) in flight",
+                         left, len(pending))
+                first = False
+            hurry = asyncio.ensure_future(self._hurry.wait())
+            try:
+                await asyncio.wait({*pending, hurry}, timeout=left,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                hurry.cancel()
+        if pending:
+            log.warning("stopping with %d action(s) unfinished", len(pending))
+        return len(pending)
+
+    def hurry(self) -> None:
+        self._hurry.set()
 
     async def setup_hook(self) -> None:
         from bot.discord_bot.mock import Mock
@@ -178,9 +242,51 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def _on_stop_signals(callback) -> list[signal.Signals]:
+    """Call `callback(signal)` on SIGTERM and SIGINT; the signals it could be installed for
+    (none outside the main thread, e.g. when a test runs the bot in a thread)."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(sig, callback, sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        installed.append(sig)
+    return installed
+
+
 async def _serve(settings: Settings, token: str, runtime: Runtime | None) -> None:
+    stop = asyncio.Event()
     async with GradcheckBot(settings, runtime=runtime) as bot:
-        await bot.start(token)
+
+        def on_signal(sig: signal.Signals) -> None:
+            if stop.is_set():
+                log.info("%s again: not waiting any longer", sig.name)
+                bot.hurry()
+                return
+            log.info("%s: stopping (no new work; finishing what is in flight)", sig.name)
+            stop.set()
+
+        installed = _on_stop_signals(on_signal)
+        runner = asyncio.create_task(bot.start(token), name="gradcheck-discord")
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not runner.done():  # a stop signal
+                await bot.drain()
+                runner.cancel()  # as Ctrl-C used to: `async with` then closes everything
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+            else:
+                runner.result()  # start() failed: raise why
+        finally:
+            stopper.cancel()
+            loop = asyncio.get_running_loop()
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+    if stop.is_set():
+        log.info("stopped: disconnected, database closed")
 
 
 def run_discord(settings: Settings | None = None, runtime: Runtime | None = None) -> int:

@@ -6,6 +6,12 @@ counting fully and the second best adding a little (`SECOND_WEIGHT`). A BM25 sco
 entry's whole text, scaled to the query's best, is added with weight `LEXICAL_WEIGHT`: exact terms
 ("Adagrad", "XOR", "warmup") are where a small embedding model is weakest. The answer is composed from the
 best entry: the reference sentences closest to the query, in their original order.
+
+A follow-up on one question (a reply to its graded answer) passes `context_margin`: the follow-up
+is about that question unless another entry matches it better by more than the margin (semantic
+parts only: a shared word such as "gradients" must not pull a follow-up to another entry), and
+then it is answered from that question, whatever the lexical scores say. When another entry does
+win, the answer first says the question's notes do not cover the follow-up.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ SECOND_WEIGHT = 0.25
 # answerable. Below this, say so and offer the closest topics.
 CONFIDENT_AT = 0.45
 CONTEXT_BOOST = 0.15  # favour the open quiz question: vague follow-ups ("why?") mean it
+# A follow-up is answered from its question unless another entry's semantic match beats the
+# question's by more than this (callers opt in with context_margin=FOLLOW_UP_MARGIN).
+FOLLOW_UP_MARGIN = 0.15
 SEARCH_DEPTH = 120
 LEXICAL_WEIGHT = 0.2  # chosen on knowledge/data/retrieval_dev.jsonl among 0-0.3
 
@@ -51,9 +60,10 @@ class Retriever:
             for e in kb.entries.values()
         ])
 
-    def rank(self, query_vecs: np.ndarray, queries: list[str],
-             context_id: str | None = None) -> list[list[tuple[str, float, float]]]:
-        """Per query, (question id, score, semantic part of the score) best first."""
+    def rank(self, query_vecs: np.ndarray, queries: list[str], context_id: str | None = None,
+             context_margin: float | None = None) -> list[list[tuple[str, float, float]]]:
+        """Per query, (question id, score, semantic part of the score) best first; with
+        `context_margin`, context_id first unless another semantic part beats its by more."""
         scores, ids = self.index.search(query_vecs, SEARCH_DEPTH)
         ranked = []
         for query, row_scores, row_ids in zip(queries, scores, ids, strict=True):
@@ -76,20 +86,30 @@ class Retriever:
                     combined[qid] = combined.get(qid, 0.0) + LEXICAL_WEIGHT * float(value)
             if context_id in self.kb.entries:
                 combined[context_id] = combined.get(context_id, 0.0) + CONTEXT_BOOST
+            about_context = (context_margin is not None and context_id in self.kb.entries
+                             and semantic.get(context_id, 0.0) + context_margin
+                             >= max(semantic.values(), default=0.0))
             ranked.append(sorted(((q, s, semantic.get(q, 0.0)) for q, s in combined.items()),
-                                 key=lambda t: -t[1]))
+                                 key=lambda t: (not (about_context and t[0] == context_id), -t[1])))
         return ranked
 
-    def ask(self, query: str, k: int = 3, context_id: str | None = None) -> AskResult:
-        return self.ask_many([query], k=k, context_id=context_id)[0]
+    def ask(self, query: str, k: int = 3, context_id: str | None = None,
+            context_margin: float | None = None) -> AskResult:
+        return self.ask_many([query], k=k, context_id=context_id, context_margin=context_margin)[0]
 
-    def ask_many(self, queries: list[str], k: int = 3, context_id: str | None = None) -> list[AskResult]:
+    def ask_many(self, queries: list[str], k: int = 3, context_id: str | None = None,
+                 context_margin: float | None = None) -> list[AskResult]:
+        """`context_margin`: see the module docstring (None: the open question is only boosted)."""
         vecs = self.encode([q.strip() for q in queries])  # one encode for the whole batch
+        ranks = self.rank(vecs, queries, context_id, context_margin)
+        follow_up = context_margin is not None and context_id in self.kb.entries
         results = []
-        for query, qvec, ranking in zip(queries, vecs, self.rank(vecs, queries, context_id), strict=True):
+        for query, qvec, ranking in zip(queries, vecs, ranks, strict=True):
             hits = [SearchHit(qid, score, self.kb.entries[qid].prompt) for qid, score, _ in ranking[:k]]
             confident = bool(ranking) and ranking[0][2] >= CONFIDENT_AT
-            answer = self.compose(qvec, hits, confident)
+            uncovered = context_id if follow_up and hits and hits[0].question_id != context_id \
+                else None
+            answer = self.compose(qvec, hits, confident, uncovered)
             results.append(AskResult(query=query, answer=answer, confident=confident, results=hits))
         return results
 
@@ -105,17 +125,22 @@ class Retriever:
             keep = [0] + keep[: n - 1]
         return [self.index.rows[rows[i]].text for i in keep]
 
-    def compose(self, qvec: np.ndarray, hits: list[SearchHit], confident: bool) -> str:
+    def compose(self, qvec: np.ndarray, hits: list[SearchHit], confident: bool,
+                uncovered: str | None = None) -> str:
+        """The answer; `uncovered`: the question a follow-up was about, whose notes don't cover it."""
         if not hits:
             return "The knowledge base is empty."
         if not confident:
             topics = "; ".join(f"{h.question_id} ({h.prompt})" for h in hits)
+            opening = (f"The notes on {uncovered} don't cover that, and I'm not sure any others do."
+                       if uncovered else "I'm not sure the curated notes cover that.")
             return (
-                "I'm not sure the curated notes cover that. The closest topics I have are: "
+                f"{opening} The closest topics I have are: "
                 f"{topics}. Ask about one of them, or rephrase your question."
             )
         best = self.kb.entries[hits[0].question_id]
-        lines = [
+        lines = [f"The notes on {uncovered} don't cover that; {best.id} does."] if uncovered else []
+        lines += [
             f"From {best.id} [{DIFFICULTY_NAMES[best.difficulty.value]}]: {best.prompt}",
             " ".join(self.relevant_sentences(best.id, qvec)),
         ]

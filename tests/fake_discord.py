@@ -4,6 +4,8 @@ The real bot runs against it unchanged (discord.py's own HTTP and gateway code, 
 GRADCHECK_DISCORD_API_BASE / GRADCHECK_DISCORD_GATEWAY). Tests play the users: they inject
 INTERACTION_CREATE and MESSAGE_CREATE events (`slash`, `press`, `submit`, `autocomplete`,
 `say`) and read what the bot did from the recorded requests and the stored messages.
+A command synced with default_member_permissions cannot be run by a member without them (Discord
+hides it from them), so `slash` refuses that, as Discord's client would.
 
 What the fake enforces, as Discord does (facts found by trying): JSON responses carry exactly
 `Content-Type: application/json` (discord.py parses nothing else); interaction ids are snowflakes
@@ -565,6 +567,7 @@ class FakeDiscord:
                     guild_id: int | None = None) -> Interaction:
         """A user runs /name (or /name sub) with options {name: value}."""
         cmd = self.command(name, guild_id)
+        self._may_see(user, cmd)
         opts = self._options(cmd, sub, options or {})
         data: dict[str, Any] = {"id": cmd["id"], "name": name, "type": 1, "options": opts}
         if "guild_id" in cmd:
@@ -572,6 +575,16 @@ class FakeDiscord:
         if resolved:
             data["resolved"] = resolved
         return await self._send_interaction(self._interaction(2, user, data, guild_id=guild_id))
+
+    @staticmethod
+    def _may_see(user: User, cmd: dict) -> None:
+        """Discord shows a command with default_member_permissions only to members who have
+        them (the whole command: subcommands cannot have their own), so nobody else can run it."""
+        needed = cmd.get("default_member_permissions")
+        have = int(ALL_PERMISSIONS if user.admin else MEMBER_PERMISSIONS)
+        if needed is not None and int(needed) & ~have:
+            raise AssertionError(f"Discord hides /{cmd['name']} from {user.name}: it needs "
+                                 f"permissions {needed}")
 
     @staticmethod
     def _options(cmd: dict, sub: str | None, values: dict, focused: str | None = None) -> list[dict]:
@@ -593,6 +606,7 @@ class FakeDiscord:
 
     async def autocomplete(self, user: User, name: str, option: str, value: str) -> Interaction:
         cmd = self.command(name)
+        self._may_see(user, cmd)
         data = {"id": cmd["id"], "name": name, "type": 1,
                 "options": self._options(cmd, None, {option: value}, focused=option)}
         if "guild_id" in cmd:

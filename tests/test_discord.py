@@ -14,7 +14,14 @@ from discord.gateway import DiscordWebSocket
 
 from bot.discord_app import GradcheckBot
 from bot.settings import Settings
-from tests.fake_discord import EPHEMERAL, MESSAGE, MODAL, UPDATE, FakeDiscord
+from tests.fake_discord import (
+    AUTOCOMPLETE_RESULT,
+    EPHEMERAL,
+    MESSAGE,
+    MODAL,
+    UPDATE,
+    FakeDiscord,
+)
 
 GOOD_ANSWER_65 = (
     "If every weight starts at zero, all hidden units in a layer compute the same output and get "
@@ -240,6 +247,63 @@ async def test_demo_autocomplete_and_attachments(fake, bot):
     it = await fake.slash(erin, "demo", {"name": "no_such_demo"})
     cb = await fake.wait_callback(it)
     assert cb["data"]["flags"] & EPHEMERAL and "Unknown demo" in cb["data"]["content"]
+
+
+async def test_unknown_demo_points_at_the_list_not_at_a_shell_command(fake, bot):
+    erin = fake.add_user("erin")
+    cb = await fake.wait_callback(await fake.slash(erin, "demo", {"name": "batch_sise"}))
+    text = cb["data"]["content"]
+    assert cb["data"]["flags"] & EPHEMERAL and "Unknown demo 'batch_sise'" in text
+    assert "gradcheck demo" not in text  # a Discord user has no shell here
+    assert "`/demo batch_size`" in text and "`name` option" in text
+
+
+async def test_help_names_every_quiz_option(fake, bot):
+    gina = fake.add_user("gina")
+    text = embed_text(await fake.wait_reply(await fake.slash(gina, "help")))
+    options = [o["name"] for o in fake.command("quiz")["options"]]
+    assert options == ["topic", "difficulty", "mode", "id"]
+    assert "/quiz** `[topic] [difficulty] [mode] [id]`" in text
+    for mode in ("new", "review", "weak", "cram"):
+        assert mode in text
+    assert "/qotd show" in text
+
+
+async def test_quiz_by_id_with_autocomplete(fake, bot):
+    lee = fake.add_user("lee")
+    cb = await fake.wait_callback(await fake.autocomplete(lee, "quiz", "id", "8.3.45"))
+    assert cb["type"] == AUTOCOMPLETE_RESULT
+    assert [c["value"] for c in cb["data"]["choices"]][:1] == ["8.3.45"]
+    assert all(len(c["name"]) <= 100 for c in cb["data"]["choices"])
+    cb = await fake.wait_callback(await fake.autocomplete(lee, "quiz", "id", "skip connection"))
+    assert "8.3.45" in [c["value"] for c in cb["data"]["choices"]]  # searches the questions too
+    cb = await fake.wait_callback(await fake.autocomplete(lee, "quiz", "id", ""))
+    assert len(cb["data"]["choices"]) == 25  # Discord's most
+
+    question = await start_quiz(fake, lee, id="8.3.45")
+    assert question_id(question) == "8.3.45"
+    again = await start_quiz(fake, lee, id="8.3.45", mode="cram")  # with the other options
+    assert question_id(again) == "8.3.45"
+    group = await start_quiz(fake, lee, id="8.3.46")  # a group's id: one of its sub-questions
+    assert question_id(group).startswith("8.3.46.")
+
+    cb = await fake.wait_callback(await fake.slash(lee, "quiz", {"id": "8.3.99"}))
+    text = cb["data"]["content"]
+    assert cb["data"]["flags"] & EPHEMERAL and "Unknown question id '8.3.99'" in text
+    assert "`id` option" in text
+
+
+async def test_qotd_show_is_for_everyone_set_and_off_need_manage_server(fake, bot):
+    member = fake.add_user("member")
+    # Not hidden from members: Discord would hide the whole /qotd group otherwise.
+    assert fake.command("qotd").get("default_member_permissions") is None
+    shown = await fake.wait_callback(await fake.slash(member, "qotd", sub="show"))
+    assert shown["data"]["flags"] & EPHEMERAL
+    assert "No question of the day here yet" in shown["data"]["content"]
+    refused = await fake.wait_callback(await fake.slash(member, "qotd", sub="off"))
+    assert refused["data"]["content"] == (
+        "Only members with the Manage Server permission can use /qotd off."
+    )
 
 
 async def test_buttons_refuse_someone_else_privately(fake, bot):
@@ -483,3 +547,25 @@ async def test_owner_hint_skip_and_reveal(fake, bot):
     assert [(a.question_id, a.verdict, a.score) for a in attempts] == [
         (question_id(question), "incorrect", 0.0)
     ]
+
+
+async def test_a_reply_to_a_graded_answer_is_about_its_question(fake, bot):
+    mo = fake.add_user("mo")
+    question = await start_quiz(fake, mo, id="8.3.45")
+    entry = bot.runtime.kb.entries["8.3.45"]
+    said = await fake.say(mo, " ".join(entry.key_point_texts), reply_to=int(question["id"]))
+    graded = await fake.wait_message(
+        lambda m: m.get("message_reference", {}).get("message_id") == said["id"])
+
+    async def follow_up(text: str) -> str:
+        asked = await fake.say(mo, text, reply_to=int(graded["id"]))
+        reply = await fake.wait_message(
+            lambda m: m.get("message_reference", {}).get("message_id") == asked["id"])
+        return embed_text(reply)
+
+    about = await follow_up("what does the backward pass through the shortcut look like?")
+    assert "Follow-up on 8.3.45" in about and "From 8.3.45" in about
+    elsewhere = await follow_up("does that also help with sparse gradients?")
+    assert "Follow-up on 8.3.45" in elsewhere
+    assert "The notes on 8.3.45 don't cover that; 8.3.59 does." in elsewhere
+    assert len(await bot.progress.recent_attempts(str(mo.id))) == 1  # follow-ups are no answers

@@ -265,3 +265,35 @@ async def test_interviewer_mode_marks_sit_beside_the_grade_in_the_scorecard(fake
     text = embed_text(final)
     assert "Scorecard" in text
     assert f"<@{ben.id}> round 1: interviewer <@{ana.id}> 2/{n} · grader " in text
+
+
+async def test_ending_during_an_unanswered_round_promises_no_review(fake, bot):
+    cog = fast(bot)
+    host = fake.add_user("host", admin=True)
+    ana, ben = fake.add_user("ana"), fake.add_user("ben")
+    night_id, lobby = await open_night(fake, host, rounds=2, seconds=300)
+    await press(fake, ana, lobby, "join")
+    await press(fake, host, lobby, "start")
+    first = await round_message(fake, lobby, 1)
+    entry = bot.runtime.kb.entries[qid_of(first)]
+    await answer(fake, ana, first, " ".join(entry.key_point_texts))  # ana answers, fully
+    result = await reveal(fake, lobby, 1)
+    await press(fake, ben, lobby, "join")  # ben joins late and never answers
+    await press(fake, host, result, "next")
+    second = await round_message(fake, lobby, 2)
+    unanswered = qid_of(second)
+    await press(fake, host, second, "end")  # nobody answered round 2
+    final = await fake.wait_message(lambda m: "Final scoreboard" in embed_text(m))
+    field = next(f["value"] for f in final["embeds"][0]["fields"]
+                 if f["name"].startswith("Weak topics"))
+    assert unanswered not in field  # nothing was stored for it: no weakness, no review
+    lines = {u.id: next(ln for ln in field.splitlines() if ln.startswith(f"<@{u.id}>"))
+             for u in (ana, ben)}
+    assert lines[ben.id] == f"<@{ben.id}>: no answers tonight, nothing to review"
+    promised = lines[ana.id].split("brings back ")[1].split(", ") if "brings back" in \
+        lines[ana.id] else []
+    scheduled = await bot.progress.seen_question_ids(str(ana.id))
+    assert set(promised) <= scheduled == {entry.id}  # only what /review can bring back
+    review = await fake.wait_reply(await fake.slash(ana, "review"))
+    assert unanswered not in embed_text(review)
+    assert cog.nights.get(night_id) is None

@@ -150,7 +150,21 @@ def test_weak_topics_and_review_per_person():
     n.close_round(T0 + 130, 5)
     weak = n.weak_topics({"8.3.65": ["initialization"], "8.3.41": ["debugging"]})
     assert weak[ANA] == (["initialization"], ["8.3.65"])
-    assert weak[BEN] == (["debugging", "initialization"], ["8.3.65", "8.3.41"])
+    # Unanswered rounds say nothing and left nothing for /review to bring back.
+    assert weak[BEN] == ([], [])
+
+
+def test_an_unanswered_round_ended_early_is_no_weakness():
+    n = night(rounds=2)
+    n.start(HOST, "8.3.65", T0)
+    n.submit(ANA, "ana", "a", T0 + 1, 1)
+    n.record_grade(1, ANA, "correct", 1.0, [True] * 3)
+    n.close_round(T0 + 60, 5)
+    n.open_round("8.3.41", T0 + 70)
+    n.submit(BEN, "ben", "b", T0 + 71, 2)  # answered, but never graded (a restart)
+    n.end(T0 + 80, "ended by the host", by=HOST)  # nobody else answered round 2
+    weak = n.weak_topics({"8.3.65": ["initialization"], "8.3.41": ["debugging"]})
+    assert weak == {ANA: ([], []), BEN: ([], [])}
 
 
 def test_end_is_host_only_and_closes_the_open_round():

@@ -33,3 +33,28 @@ def test_answer_quotes_the_relevant_part_and_suggests_a_demo(retriever):
     assert result.confident
     assert result.results[0].question_id == "8.3.43.2"
     assert "demo run dropout" in result.answer
+
+
+def test_a_follow_up_stays_on_its_question_when_it_is_about_it(retriever):
+    from bot.retrieval import FOLLOW_UP_MARGIN
+
+    query = "what does the backward pass through the shortcut look like?"  # on skip connections
+    boosted = retriever.ask(query, context_id="8.3.45")
+    assert boosted.results[0].question_id != "8.3.45"  # "backward pass" pulls elsewhere
+    follow = retriever.ask(query, context_id="8.3.45", context_margin=FOLLOW_UP_MARGIN)
+    assert follow.results[0].question_id == "8.3.45" and follow.confident
+    assert follow.answer.startswith("From 8.3.45")
+
+
+def test_a_follow_up_its_question_does_not_cover_says_so(retriever):
+    from bot.retrieval import FOLLOW_UP_MARGIN
+
+    query = "does that also help with sparse gradients?"  # replying on skip connections
+    boosted = retriever.ask(query, context_id="8.3.45")
+    assert boosted.results[0].question_id == "8.3.59"
+    assert "8.3.45" not in boosted.answer  # the old answer: Adagrad, as if that was asked
+    follow = retriever.ask(query, context_id="8.3.45", context_margin=FOLLOW_UP_MARGIN)
+    assert follow.answer.startswith("The notes on 8.3.45 don't cover that; 8.3.59 does.")
+    off = retriever.ask("what's the best pizza topping in naples?", context_id="8.3.45",
+                        context_margin=FOLLOW_UP_MARGIN)
+    assert not off.confident and "not sure" in off.answer

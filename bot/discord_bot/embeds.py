@@ -259,8 +259,10 @@ def topics_embed(kb: KnowledgeBase, mastery: Sequence[TopicMastery] = ()) -> dis
 
 
 HELP = """\
-**/quiz** `[topic] [difficulty]` — a question with buttons: Answer, Hint, Reveal, Skip, Demo. \
-You can also reply to the question with your answer.
+**/quiz** `[topic] [difficulty] [mode] [id]` — a question with buttons: Answer, Hint, Reveal, \
+Skip, Demo. You can also reply to the question with your answer. `mode`: new (default), review \
+(questions due), weak (your weakest topic) or cram (any, ignoring the schedule); `id`: one \
+question by its id (start typing to search).
 **/ask** `<question>` — an answer from the notes, with the question id and the book link.
 **@gradcheck** `<question>` — a follow-up; reply to a graded answer to ask about that question.
 **/demo** `<name>` — runs a NumPy demo and attaches its output and plot.
@@ -269,7 +271,8 @@ You can also reply to the question with your answer.
 **/leaderboard** — this server, this week and all time.
 **/forgetme** — deletes everything stored about you (asks first).
 **/qotd set** `<channel> <time>` — (Manage Server) a question of the day, posted at a UTC time, \
-with a thread where every answer is graded.
+with a thread where every answer is graded. **/qotd show** — where and when it is posted. \
+**/qotd off** — (Manage Server) stops it.
 **/mock start** `[rounds] [difficulty] [topics] [seconds]` — (host) a group mock-interview night in a thread: timed rounds, private answers, a reveal and a scoreboard. **/mock history** — past nights. **/mock pairs** — (host) interviewer mode."""
 
 

@@ -8,6 +8,7 @@ Dispatch order in `describe` (first match wins):
 1. app_commands wrappers (CommandInvokeError, TransformerError) are unwrapped to their cause;
 2. Slowdown (per-user rate limit): a friendly wait, not logged as an error;
 3. permission and context checks (MissingPermissions, NoPrivateMessage): say what is needed;
+   other check failures (ShuttingDown: the bot is stopping) say their own message;
 4. UserError (unknown question or demo, empty answer, bad time): its own one-line message;
 5. StorageError: the database is unavailable, try again (logged as an error);
 6. discord.Forbidden: the bot lacks a permission in this channel (logged as a warning);
@@ -34,6 +35,13 @@ class Slowdown(app_commands.CheckFailure):
     def __init__(self, retry_after: float):
         self.retry_after = retry_after
         super().__init__(f"rate limited for {retry_after:.1f}s")
+
+
+class ShuttingDown(app_commands.CheckFailure):
+    """The bot is stopping (SIGTERM, Ctrl-C) and takes no new work."""
+
+    def __init__(self) -> None:
+        super().__init__("I'm restarting and can't take that right now: try again in a minute.")
 
 
 _PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}

@@ -302,7 +302,11 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
                               "presses Next round.")
         return {"embed": embed, "view": _view(night.id, rnd.number, ["next", "pause", "end"])}
 
-    def final_message(self, night: Night) -> dict[str, Any]:
+    def final_message(self, night: Night, scheduled: dict[int, set[str]] | None = None
+                      ) -> dict[str, Any]:
+        """The scoreboard; `scheduled`: per player, the questions with a review schedule (only
+        those are promised back by `/review`)."""
+        scheduled = scheduled or {}
         board = night.scoreboard()
         lines = [
             f"{MEDALS[i] if i < 3 else f'{i + 1}.'} <@{s.user_id}> **{s.points * 100:.0f} pts** · "
@@ -319,9 +323,14 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         tips = []
         for s in board:
             topics, review = weak.get(s.user_id, ([], []))
-            if review:
+            review = [q for q in review if q in scheduled.get(s.user_id, set())]
+            if not s.answered:
+                tips.append(f"<@{s.user_id}>: no answers tonight, nothing to review")
+            elif review:
                 tips.append(f"<@{s.user_id}>: weak on {', '.join(topics) or 'these'}; "
                             f"`/review` brings back {', '.join(review)}")
+            elif topics:
+                tips.append(f"<@{s.user_id}>: weak on {', '.join(topics)}")
             else:
                 tips.append(f"<@{s.user_id}>: no weak topics tonight")
         if tips:
@@ -597,6 +606,7 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         await interaction.response.send_message(
             "Got it: your answer is in, hidden until the reveal.", ephemeral=True)
         task = asyncio.create_task(self.grade(night, round_number, user.id))
+        self.bot.track(task)  # a stopping bot finishes it (stored already: else graded on resume)
         self.grading[night_id].add(task)
         task.add_done_callback(self.grading[night_id].discard)
         self.poke(night_id, dirty=True)
@@ -682,13 +692,27 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         await self.settle(night)
         if night.current and night.current.message_id:
             await self.refresh_round(night)
-        await self.thread(night).send(**self.final_message(night))
+        scheduled = await self.scheduled_reviews(night)
+        await self.thread(night).send(**self.final_message(night, scheduled))
         if night.lobby_message_id:
             with contextlib.suppress(discord.HTTPException):
                 lobby = self.bot.get_partial_messageable(night.channel_id, guild_id=night.guild_id)
                 await lobby.get_partial_message(night.lobby_message_id).edit(
                     **self.lobby_message(night))
         self.wake[night.id or 0].set()
+
+    async def scheduled_reviews(self, night: Night) -> dict[int, set[str]]:
+        """Per player, tonight's questions that have a review schedule (a graded answer was
+        recorded), so the scoreboard promises `/review` only for those."""
+        out: dict[int, set[str]] = {}
+        asked = set(night.asked)
+        for uid in night.participants:
+            try:
+                out[uid] = asked & await self.bot.progress.seen_question_ids(str(uid))
+            except StorageError as exc:
+                log.warning("mock night %s: reviews of %s unknown: %s", night.id, uid, exc)
+                out[uid] = set()
+        return out
 
     async def run_timer(self, night_id: int) -> None:
         """Acts on the stored deadline: closes rounds, starts the next one, edits the countdown."""

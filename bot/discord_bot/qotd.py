@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("gradcheck.discord")
 
 
+# No default_permissions on the group: Discord applies it to the whole /qotd command, which would
+# hide `show` from ordinary members too (subcommands cannot carry their own). `set` and `off`
+# check Manage Server themselves.
 @app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)  # hidden from members by default in the UI
 class Qotd(commands.GroupCog, group_name="qotd", group_description="Question of the day"):
     def __init__(self, bot: GradcheckBot):
         self.bot = bot
@@ -54,8 +56,7 @@ class Qotd(commands.GroupCog, group_name="qotd", group_description="Question of 
     async def cog_unload(self) -> None:
         self.tick.cancel()
 
-    # --- commands (the permission check runs here too: default_permissions can be overridden
-    # per server, and a refusal should say why) --------------------------------------------------
+    # --- commands: anyone may `show`; `set` and `off` need Manage Server, and a refusal says so --
 
     @app_commands.command(name="set", description="Post a question every day in a channel")
     @app_commands.describe(channel="Where to post", time="When, in UTC, as HH:MM (e.g. 09:00)")

@@ -10,6 +10,7 @@ forms keep working across restarts and with several quizzes open at once.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -31,8 +32,9 @@ from bot.discord_bot.logic import (
     strip_mention,
 )
 from bot.discord_bot.views import AnswerModal, QuizButton, TryButton, context_view, quiz_view
-from bot.errors import EmptyAnswer, UnknownQuestion
+from bot.errors import EmptyAnswer, UnknownQuestion, UserError
 from bot.results import AskResult
+from bot.retrieval import FOLLOW_UP_MARGIN
 from bot.tutor import MODES, Pick, Question, QuizRequest, TutorSession, pick_question
 from knowledge.schema import DIFFICULTY_NAMES, Entry, Topic
 
@@ -158,7 +160,9 @@ class Quiz(commands.Cog):
     @app_commands.describe(
         topic="Only questions on this topic", difficulty="Only this difficulty",
         mode="new (default), review (due ones), weak (your weakest topic) or cram (any)",
+        question_id="A question by its id, e.g. 8.3.45 (start typing to search)",
     )
+    @app_commands.rename(question_id="id")
     @app_commands.choices(topic=TOPIC_CHOICES, difficulty=DIFFICULTY_CHOICES, mode=MODE_CHOICES)
     async def quiz(
         self,
@@ -166,13 +170,37 @@ class Quiz(commands.Cog):
         topic: app_commands.Choice[str] | None = None,
         difficulty: app_commands.Choice[str] | None = None,
         mode: app_commands.Choice[str] | None = None,
+        question_id: app_commands.Range[str, 1, 40] | None = None,
     ) -> None:
+        prefix = None
+        if question_id:
+            # As on the terminal: an id, or a group's id for one of its sub-questions.
+            prefix = question_id.strip().lower()
+            ids = list(self.kb.entries)
+            if not any(q == prefix or q.startswith(prefix + ".") for q in ids):
+                unknown = UnknownQuestion(question_id.strip(), ids)
+                raise UserError(f"{unknown} Start typing in the `id` option of `/quiz` to pick "
+                                "one from the list.")
         request = QuizRequest(
             topic=topic and topic.value, difficulty=difficulty and difficulty.value,
-            mode=mode.value if mode else "new",
+            id_prefix=prefix, mode=mode.value if mode else "new",
         )
         pick = await self.choose(interaction.user.id, request)
         await self.start_quiz_on(interaction, pick.entry.id, pick.reason)
+
+    @quiz.autocomplete("question_id")
+    async def question_ids(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Ids starting with what was typed first, then questions whose text contains it."""
+        needle = current.lower().strip()
+        entries = list(self.kb.entries.values())
+        starts = [e for e in entries if e.id.startswith(needle)]
+        inside = [e for e in entries if e not in starts
+                  and (needle in e.id or needle in e.prompt.lower()
+                       or any(needle in t for t in e.topic_names))]
+        return [app_commands.Choice(name=clip(f"{e.id} · {e.prompt}", 100), value=e.id)
+                for e in (starts + inside)[:25]]
 
     async def start_quiz_on(
         self, interaction: discord.Interaction, question_id: str, reason: str | None = None
@@ -309,6 +337,16 @@ class Quiz(commands.Cog):
             reply = await self.grade(message.author, guild_id, ref, message.content, asked_at)
         await message.reply(**reply, mention_author=False)
 
+    async def ask_about(self, query: str, context_id: str | None) -> AskResult:
+        """A follow-up on a question: answered from that question when it is about it, and
+        saying so when its notes don't cover it (see bot/retrieval.py)."""
+        if not context_id or context_id not in self.kb.entries:
+            return await self.bot.service.ask(query)
+        retriever = self.bot.runtime.retriever
+        return await asyncio.to_thread(
+            retriever.ask, query, 3, context_id, FOLLOW_UP_MARGIN
+        )
+
     async def follow_up(self, message: discord.Message, context_id: str | None) -> None:
         assert self.bot.user is not None
         query = strip_mention(message.content, self.bot.user.id)
@@ -320,7 +358,7 @@ class Quiz(commands.Cog):
             )
             return
         async with message.channel.typing():
-            result = await self.bot.service.ask(query, context_id=context_id)
+            result = await self.ask_about(query, context_id)
         embed = ask_embed(result, self.kb)
         if context_id and context_id in self.kb.entries:
             embed.set_footer(text=clip(f"Follow-up on {context_id} · {embed.footer.text}", 2048))

@@ -12,7 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.demos import UnknownDemo, run_demo
+from bot.demos import run_demo
 from bot.discord_bot.embeds import (
     ask_embed,
     demo_embed,
@@ -25,6 +25,7 @@ from bot.discord_bot.embeds import (
 from bot.discord_bot.logic import plural, week_start
 from bot.discord_bot.quiz import ask_view
 from bot.discord_bot.views import ConfirmationView, TryButton
+from bot.errors import UserError, closest
 
 if TYPE_CHECKING:
     from bot.discord_app import GradcheckBot
@@ -76,8 +77,11 @@ class Study(commands.Cog):
 
     async def send_demo(self, interaction: discord.Interaction, name: str) -> None:
         info = self.kb.demos.get(name)
-        if info is None:
-            raise UnknownDemo(name, list(self.kb.demos))
+        if info is None:  # typed rather than picked: point at the list, not at a shell command
+            found = closest(name, list(self.kb.demos))
+            hint = f" Did you mean {', '.join(f'`/demo {d}`' for d in found)}?" if found else ""
+            raise UserError(f"Unknown demo {name!r}.{hint} Start typing in the `name` option of "
+                            "`/demo` to pick one from the list.")
         await interaction.response.defer(thinking=True)
         out_dir = self.bot.settings.demo_dir / f"discord-{interaction.id}"
         try:
@@ -147,6 +151,7 @@ class Study(commands.Cog):
             "This deletes all your answers, reviews and progress, in every server. Sure?",
             view=view, ephemeral=True,
         )
+        self.bot.untrack()  # only waiting for a press from here: a stopping bot needn't wait
         await view.wait()
         if view.value:
             counts = await self.bot.progress.forget_user(str(interaction.user.id))

@@ -312,24 +312,22 @@ class Night:
 
     def weak_topics(self, topics_of: Mapping[str, Sequence[str]], n: int = 3
                     ) -> dict[int, tuple[list[str], list[str]]]:
-        """user -> (weakest topics, question ids to review): rounds scored under WEAK_BELOW or
-        not answered while present, weighted by how badly."""
+        """user -> (weakest topics, question ids to review): the rounds this user answered and
+        got a grade under WEAK_BELOW, weighted by how badly. A round left unanswered (time ran
+        out, the host ended the night) says nothing about what someone knows, and nothing was
+        recorded for it that `/review` could bring back, so it never counts."""
         out: dict[int, tuple[list[str], list[str]]] = {}
-        for uid, p in self.participants.items():
+        for uid in self.participants:
             weight: Counter[str] = Counter()
             review: list[str] = []
             for rnd in self.rounds:
-                if rnd.skipped or rnd.closed_at is None:
-                    continue
                 answer = rnd.answers.get(uid)
-                if answer is None and (rnd.closed_at < p.joined_at or
-                                       (p.left_at is not None and p.left_at < rnd.opened_at)):
-                    continue  # wasn't there
-                score = answer.score if answer and answer.score is not None else 0.0
-                if score < WEAK_BELOW:
+                if rnd.skipped or answer is None or not answer.graded or answer.score is None:
+                    continue
+                if answer.score < WEAK_BELOW:
                     review.append(rnd.question_id)
                     for topic in topics_of.get(rnd.question_id, ()):
-                        weight[topic] += WEAK_BELOW - score
+                        weight[topic] += WEAK_BELOW - answer.score
             topics = [t for t, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))][:n]
             out[uid] = (topics, list(dict.fromkeys(review)))
         return out
