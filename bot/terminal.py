@@ -1,10 +1,14 @@
 """`gradcheck chat`: the terminal tutor, a thin layer over bot.tutor.
 
-Reads lines until end of input (a TTY or a pipe), so scripts and tests drive it like a person.
-Output is coloured on a terminal and plain text (no ANSI codes) when piped. Every graded answer
-is committed before its feedback is printed, so Ctrl-C or end of input never loses more than the
-answer being graded. Exit codes: 0 (including Ctrl-C / end of input), 2 when the progress
-database cannot be used (it is never reset or touched).
+On a terminal (stdin and stdout both TTYs) input goes through a line editor (bot.line_editor,
+prompt_toolkit): editing, history, multi-line answers, pasted blocks kept whole, ``` code blocks.
+Piped input is read line by line (a trailing backslash continues a line), so scripts and tests
+drive it like a person. Output is coloured on a terminal and plain text (no ANSI codes) when
+piped. Every graded answer is committed before its feedback is printed, so Ctrl-C or end of input
+never loses more than the answer being graded. Ctrl-C while an answer is graded leaves; at the
+line editor it clears what was typed (on an empty line it leaves). Exit codes: 0 (including
+Ctrl-C / end of input), 2 when the progress database cannot be used (it is never reset or
+touched).
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ import asyncio
 import getpass
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
-from typing import TextIO
+from dataclasses import replace
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -30,6 +36,7 @@ from bot.service import GradingService
 from bot.settings import Settings, get_settings
 from bot.tutor import (
     MAX_QUESTION_WORDS,
+    MODES,
     Feedback,
     Hint,
     Question,
@@ -37,6 +44,9 @@ from bot.tutor import (
     TopicSummary,
     TutorSession,
 )
+
+if TYPE_CHECKING:
+    from bot.line_editor import LineEditor
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +63,8 @@ HELP = f"""[bold]Commands[/]
   /skip      drop this question without recording it, and ask another
   /next      ask another question with the same filters
   /ask Q     ask a follow-up question (also: start a line with ?)
-  /demo \\[name]  run the NumPy demo of this question and show its output and plots
+  /demo \\[name]  run the NumPy demo of this question (or the one named) and show its output
+             and plots; /demo list lists them all
   /review    the question most overdue for review
   /stats     attempts, streak, mastery per topic, readiness
   /topics    the topics, with question counts
@@ -65,7 +76,14 @@ follow-up question instead when it starts with ? or /ask, or when it is short (a
 {MAX_QUESTION_WORDS} words), ends with ? and starts with a question word (what, why, how, when,
 where, which, who, is, are, can, do, does, did, should, could, would, will).
 Follow-up questions are answered in the context of the open question.
-Write an answer on one line; end a line with \\ to continue it on the next."""
+
+[bold]Typing an answer[/] [bold]Enter[/] sends. [bold]Alt+Enter[/] (or Esc then Enter) starts a
+new line, so an answer can have several lines; so does Enter on a line ending with \\.
+Pasted text is kept whole, newlines included: check it, then press Enter.
+A line starting with ``` opens a code block: Enter adds lines until the closing ```, and
+Enter on that line sends the answer. Up/Down recall earlier input, Ctrl-R searches it,
+Tab completes commands, Ctrl-C clears what you typed, Ctrl-D leaves.
+Piped input is read one line per answer; end a line with \\ to continue it on the next."""
 
 COMMANDS = ["quiz", "hint", "reveal", "skip", "next", "ask", "demo", "review", "stats", "topics",
             "forget", "help", "quit"]
@@ -100,6 +118,8 @@ def show_question(console: Console, q: Question) -> None:
     render.render_question(console, q.entry, q.group)
     hints = f"{q.hints_total} hints available (/hint)"
     reason = q.reason[:1].upper() + q.reason[1:]
+    if q.note:
+        console.print(f"[yellow]{escape(q.note)}[/]")
     console.print(f"[dim]{escape(reason)}. {hints}; answer in your own words.[/]")
 
 
@@ -133,7 +153,7 @@ def show_feedback(console: Console, fb: Feedback) -> None:
 
 def _show_followups(console: Console, entry, related) -> None:
     if entry.demos:
-        console.print(f"[bold]Demo:[/] /demo runs {escape(', '.join(entry.demos))}")
+        console.print(f"[bold]Demo:[/] {escape(', '.join('/demo ' + d for d in entry.demos))}")
     if related is not None:
         console.print(f"[bold]Try next:[/] {related.id} - {escape(related.prompt)} "
                       f"[dim](/quiz {related.id})[/]")
@@ -153,10 +173,14 @@ def show_reveal(console: Console, rv: Reveal) -> None:
                       "tomorrow. /next for another question.[/]")
 
 
+_CLI_DEMO = re.compile(r"gradcheck demo run (\w+)")
+
+
 def show_ask(console: Console, result: AskResult, context_id: str | None) -> None:
     if context_id:
         console.print(f"[dim](follow-up in the context of {context_id})[/]")
-    render.render_ask(console, result)
+    # The retriever names demos as shell commands; inside the chat it is /demo NAME.
+    render.render_ask(console, replace(result, answer=_CLI_DEMO.sub(r"/demo \1", result.answer)))
 
 
 def show_stats(console: Console, s: UserStats) -> None:
@@ -193,6 +217,14 @@ def show_topics(console: Console, rows: list[TopicSummary], stats: UserStats | N
     console.print("[dim]/quiz <topic> \\[easy|medium|hard], e.g. /quiz optimization easy[/]")
 
 
+def show_demo_list(console: Console, demos) -> None:
+    console.print(f"[bold]{len(demos)} NumPy demos[/]")
+    for d in demos.values():
+        console.print(f"  [bold]{d.name:24}[/] {escape(d.title)} [dim]({', '.join(d.question_ids)})[/]")
+    console.print("[dim]/demo <name> runs one, e.g. /demo zero_init; /demo alone runs the demo of "
+                  "the current question.[/]")
+
+
 def show_demo(console: Console, run: DemoRun) -> None:
     # The demo names its plots on "plot: <path>" lines; they are listed once, below.
     output = [line for line in run.output.rstrip().splitlines() if not line.startswith("plot:")]
@@ -213,7 +245,8 @@ def welcome(console: Console, user: str, stats: UserStats, questions: int) -> No
             f"questions ({questions} on training neural networks), grade your answer in your own "
             "words against a reference, and show what was missing.\n"
             "Type [bold]/quiz[/] for your first question (or [bold]/quiz optimization easy[/]), "
-            "then write your answer as plain text and press Enter.\n"
+            "then write your answer as plain text and press Enter "
+            "(/help says how to write several lines or code).\n"
             "[bold]/hint[/] gives a hint, [bold]? your question[/] asks me anything, "
             "[bold]/help[/] lists every command, [bold]/quit[/] leaves. "
             "Your progress is saved after every answer."
@@ -317,13 +350,21 @@ class TerminalApp:
 
     async def demo(self, name: str) -> None:
         entry = self.session.context_entry
+        demos = self.session.kb.demos
+        if name.lower() == "list":
+            show_demo_list(self.console, demos)
+            return
         if not name:
             if entry is None:
                 raise UserError("No question yet: /quiz first, or /demo <name> "
-                                "(gradcheck demo list shows them).")
+                                "(/demo list shows them).")
             if not entry.demos:
-                raise UserError(f"{entry.id} has no demo; gradcheck demo list shows them all.")
+                raise UserError(f"{entry.id} has no demo; /demo list shows them all.")
             name = entry.demos[0]
+        if name not in demos:
+            guess = closest(name, list(demos))
+            hint = f" Did you mean {', '.join(guess)}?" if guess else ""
+            raise UserError(f"Unknown demo {name!r}.{hint} /demo list shows them all.")
         self.console.print(f"[dim]Running demo {escape(name)}...[/]")
         run = await asyncio.to_thread(run_demo, name, self.settings.demo_dir / name)
         show_demo(self.console, run)
@@ -341,22 +382,37 @@ class TerminalApp:
                            f"reviews of {escape(self.session.user_id)}.")
 
 
-def _read_lines(stdin: TextIO, console: Console, interactive: bool) -> Iterator[str]:
-    """Logical lines until end of input; a trailing backslash continues a line."""
+HISTORY_FILE = "chat_history"  # in the data dir: what was typed at the terminal, for Up/Ctrl-R
+
+
+def make_editor(settings: Settings, session: TutorSession) -> LineEditor:
+    """The terminal's line editor, its history in the data dir, completing what /help lists."""
+    from bot.line_editor import LineEditor
+
+    kb = session.kb
+    return LineEditor(settings.data_dir / HISTORY_FILE, completions={
+        "": [*COMMANDS, "exit"],
+        "quiz": [*kb.topics(), "easy", "medium", "hard", *MODES],
+        "demo": [*kb.demos, "list"],
+    })
+
+
+def _editor_lines(runner: asyncio.Runner, editor: LineEditor) -> Iterator[str]:
+    """What the user sends, one submission at a time (it may hold several lines)."""
+    while (text := runner.run(editor.read())) is not None:
+        yield text
+
+
+def _read_lines(stdin: TextIO) -> Iterator[str]:
+    """Piped input: logical lines until end of input; a trailing backslash continues a line."""
     pending: list[str] = []
     while True:
-        if interactive:
-            try:
-                raw = console.input("[bold cyan]> [/]" if not pending else "[dim]. [/]")
-            except EOFError:
-                return
-        else:
-            raw = stdin.readline()
-            if raw == "":
-                if pending:
-                    yield " ".join(pending)
-                return
-            raw = raw.rstrip("\r\n")
+        raw = stdin.readline()
+        if raw == "":
+            if pending:
+                yield " ".join(pending)
+            return
+        raw = raw.rstrip("\r\n")
         if raw.endswith("\\"):
             pending.append(raw[:-1].rstrip())
             continue
@@ -376,11 +432,14 @@ def _index_progress(console: Console):
 
 def run_terminal(user: str | None = None, stdin: TextIO | None = None,
                  stdout: TextIO | None = None, *, stderr: TextIO | None = None,
-                 runtime=None, settings: Settings | None = None) -> int:
+                 runtime=None, settings: Settings | None = None,
+                 editor: LineEditor | None = None) -> int:
     """Run the terminal tutor until /quit, end of input or Ctrl-C. Returns the exit code.
 
     `runtime` (bot.runtime.Runtime) and `settings` can be injected (tests reuse one loaded model);
-    by default the settings come from the environment and the model loads here.
+    by default the settings come from the environment and the model loads here. Input goes
+    through the line editor when stdin and stdout are terminals, or when `editor` is given (tests
+    drive one with prompt_toolkit's pipe input); otherwise `stdin` is read line by line.
     """
     stdin = stdin if stdin is not None else sys.stdin
     stdout = stdout if stdout is not None else sys.stdout
@@ -390,7 +449,8 @@ def run_terminal(user: str | None = None, stdin: TextIO | None = None,
     user = user or default_user()
     if hasattr(stdin, "reconfigure"):  # undecodable bytes in piped input must not crash the loop
         stdin.reconfigure(errors="replace")
-    interactive = stdin is sys.stdin and _isatty(stdin) and console.is_terminal
+    interactive = editor is not None or (
+        stdin is sys.stdin and _isatty(stdin) and console.is_terminal)
 
     # A loop of our own that is never installed as the thread's current loop: callers (tests,
     # other front ends) may have theirs.
@@ -414,7 +474,11 @@ def run_terminal(user: str | None = None, stdin: TextIO | None = None,
             session = TutorSession(user, runtime.kb, service, store)
             app = TerminalApp(console, session, store, settings)
             welcome(console, user, runner.run(session.stats()), len(runtime.kb.entries))
-            for line in _read_lines(stdin, console, interactive):
+            if interactive:
+                lines = _editor_lines(runner, editor or make_editor(settings, session))
+            else:
+                lines = _read_lines(stdin)
+            for line in lines:
                 if not interactive and line.strip():
                     shown = line if len(line) <= ECHO_LIMIT else line[:ECHO_LIMIT] + "..."
                     console.print(f"[dim]> {escape(shown)}[/]")

@@ -24,9 +24,11 @@ Reveal shows the reference answer and records the attempt as incorrect with scor
 covered): looking at the answer is not recalling it, so SM-2 brings the question back the next day.
 Skip closes the open question without recording anything; next asks another question with the
 same filters (an open question is dropped, unrecorded), widening them once this session has asked
-every question they match. An answer is timed from the moment its question was asked and is
-committed as soon as it is graded, so a crash loses at most that answer. Input without a letter
-or digit (emoji only) is not graded and not recorded; the question stays open.
+every question they match; the question then carries a note saying which filter was dropped.
+`/quiz` takes at most one topic (or id), one difficulty and one mode: "/quiz easy hard" is
+refused. An answer is timed from the moment its question was asked and is committed as soon as it
+is graded, so a crash loses at most that answer. Input without a letter or digit (emoji only) is
+not graded and not recorded; the question stays open.
 
 Answer or follow-up question? (`classify`) With a question open, plain text is the ANSWER unless
   - it starts with "?" or "/ask", or
@@ -93,6 +95,17 @@ class NothingToAsk(UserError):
     """No question matches the filters (or nothing is due for review)."""
 
 
+class ConflictingFilters(UserError):
+    """Two values for one /quiz filter, e.g. "/quiz easy hard": which one was meant is unknown."""
+
+    def __init__(self, kind: str, first: str, second: str):
+        self.kind, self.values = kind, (first, second)
+        super().__init__(
+            f"/quiz takes one {kind}, not two ({first} and {second}). Pick one, "
+            f"e.g. /quiz {second}."
+        )
+
+
 class NoMoreHints(UserError):
     pass
 
@@ -155,7 +168,7 @@ def classify(text: str, question_open: bool) -> Intent:
     if not text:
         return Intent("empty")
     if text.startswith("/"):
-        name, _, rest = text[1:].partition(" ")
+        name, rest = (text[1:].split(maxsplit=1) + ["", ""])[:2]  # any whitespace, even a newline
         name = name.lower()
         if name == "ask":
             return Intent("question", rest.strip())
@@ -204,30 +217,42 @@ def resolve_topic(word: str, topics: Sequence[str]) -> str | None:
 
 
 def parse_quiz_args(text: str, kb: KnowledgeBase) -> QuizRequest:
-    """`/quiz` arguments in any order: a topic or question id (prefix), a difficulty, a mode."""
+    """`/quiz` arguments in any order: a topic or question id (prefix), a difficulty, a mode.
+
+    Each filter at most once: two different values of one ("easy hard", "review cram", two topics
+    or two ids) raise ConflictingFilters; a repeated value ("easy e") is fine.
+    """
     topics = kb.topics()
-    topic = difficulty = id_prefix = None
-    mode = "new"
+    topic = difficulty = id_prefix = mode = None
     for word in text.split():
         low = word.lower()
         if low in DIFFICULTIES:
+            _once("difficulty", difficulty and DIFFICULTY_NAMES[difficulty],
+                  DIFFICULTY_NAMES[DIFFICULTIES[low]])
             difficulty = DIFFICULTIES[low]
         elif low in MODES:
-            mode = low
+            mode = _once("mode", mode, low)
         elif _ID_LIKE.match(low) and any(
             e == low or e.startswith(low + ".") for e in kb.entries
         ):
-            id_prefix = low
+            id_prefix = _once("question id", id_prefix, low)
         elif _ID_LIKE.match(low):
             raise NothingToAsk(
                 f"No question has the id {word!r}. Ids run 8.3.41 to 8.3.70 (sub-questions like "
                 "8.3.44.2) plus 8.3.x.<name>; /topics lists the topics."
             )
         elif (found := resolve_topic(low, topics)) is not None:
-            topic = found
+            topic = _once("topic", topic, found)
         else:
             raise UnknownTopic(word, topics)
-    return QuizRequest(topic, difficulty, id_prefix, mode)
+    return QuizRequest(topic, difficulty, id_prefix, mode or "new")
+
+
+def _once(kind: str, old: str | None, new: str) -> str:
+    """A /quiz filter given a second time must repeat the first value."""
+    if old is not None and old != new:
+        raise ConflictingFilters(kind, old, new)
+    return new
 
 
 @dataclass(frozen=True)
@@ -305,6 +330,19 @@ def _widenings(request: QuizRequest) -> list[QuizRequest]:
     return steps
 
 
+def _widening_note(request: QuizRequest, widened: QuizRequest) -> str:
+    dropped = [label for label, name in (("question id", "id_prefix"), ("difficulty", "difficulty"),
+                                         ("topic", "topic"))
+               if getattr(request, name) and not getattr(widened, name)]
+    again = " ".join(p for p in (request.id_prefix, request.topic,
+                                 DIFFICULTY_NAMES.get(request.difficulty or ""),
+                                 None if request.mode == "new" else request.mode) if p)
+    filters = " and ".join(dropped) + (" filters" if len(dropped) > 1 else " filter")
+    return (f"You have had every question matching {request.describe()} in this session, so "
+            f"/next now asks from {widened.describe()} (dropped the {filters}). "
+            f"/quiz {again} asks one of them again.")
+
+
 def _review_reason(entry: Entry, due: DueReview) -> str:
     if due.missed_key_points:
         return (f"due for review: last time you missed {len(due.missed_key_points)} of "
@@ -326,6 +364,7 @@ class Question:
     asked_at: float  # session clock, to time the answer
     missed_before: tuple[int, ...] = ()  # review: key point indices the last attempt missed
     hints_used: int = 0
+    note: str = ""  # e.g. /next widened the filters: which one it dropped, and how to undo it
 
     @property
     def hints_total(self) -> int:
@@ -514,20 +553,28 @@ class TutorSession:
         """Another question with the last filters (an open one is dropped, unrecorded).
 
         When this session has asked every question the filters match, they are widened (id,
-        then difficulty, then topic) rather than asking the same question again.
+        then difficulty, then topic) rather than asking the same question again, and the question
+        says so in its `note` (the widened filters stay for later /next).
         """
         request = self.request
+        note = ""
         if request.mode == "review":
             try:
                 return await self.pick(request)
             except NothingToAsk:
                 request = QuizRequest()  # review queue empty: carry on with new questions
+                note = ("Nothing else is due for review right now, so /next asks new questions "
+                        "(/review when something is due again).")
         for widened in _widenings(request):
             if any(e.id not in self._asked for e in self.kb.entries.values()
                    if widened.matches(e)):
+                if widened != request:
+                    note = _widening_note(request, widened)
                 request = widened
                 break
-        return await self.pick(request)
+        question = await self.pick(request)
+        question.note = note
+        return question
 
     async def pick(self, request: QuizRequest) -> Question:
         seen = await self.store.seen_question_ids(self.user_id)

@@ -1,11 +1,13 @@
 """The terminal tutor driven through piped input, checking what a user sees.
 
 In-process runs reuse the session's loaded model (run_terminal(runtime=...)); each test has its
-own SQLite file. One test runs the real `gradcheck chat` console script in a subprocess.
+own SQLite file. One test runs the real `gradcheck chat` console script in a subprocess, one
+drives the terminal's line editor with prompt_toolkit's pipe input (keys as a terminal sends them).
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 import subprocess
@@ -13,7 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 
+from bot.line_editor import LineEditor
+from bot.progress import ProgressStore
 from bot.terminal import run_terminal
 
 GOOD_65 = (
@@ -67,7 +73,9 @@ def test_a_first_session(chat, kb):
     assert re.search(r"CORRECT\s+\S+ 85%", out), out
     assert f"✓ {entry.key_point_texts[0]}" in out
     assert "Reference answer" in out and entry.reference_answer.splitlines()[0] in out
-    assert "/demo runs zero_init" in out
+    # the chat names demos one way: /demo NAME, in the feedback and in follow-up answers alike
+    assert "Demo: /demo zero_init" in out
+    assert "gradcheck demo" not in out
     assert f"Try next: {entry.follow_ups[0]}" in out
     assert "Saved. Next review of 8.3.65 in 1 day" in out
     # /stats after one answer
@@ -200,3 +208,81 @@ def test_gradcheck_chat_console_script(subprocess_env):
     assert "Loading the model..." in proc.stdout
     assert re.search(r"^(CORRECT|PARTIAL|INCORRECT) ", proc.stdout, re.M), proc.stdout
     assert "Saved. Next review" in proc.stdout
+
+
+def test_quiz_refuses_two_values_of_one_filter(chat):
+    code, out, _ = chat("/quiz easy hard", "/quiz optimization regularization", "/quiz review cram",
+                        "/quiz easy e initialization")
+    assert code == 0
+    assert "/quiz takes one difficulty, not two (easy and hard)." in out
+    assert "/quiz takes one topic, not two (optimization and regularization)." in out
+    assert "/quiz takes one mode, not two (review and cram)." in out
+    assert out.count("hints available") == 1  # only the last one asked a question
+    assert "8.3.65 (easy; initialization" in out
+
+
+def test_next_says_when_it_widens_the_filters(chat):
+    # 8.3.65 is the only easy initialization question: /next has to drop a filter, and says so
+    code, out, _ = chat("/quiz initialization easy", "/next")
+    assert code == 0
+    assert "8.3.65 (easy; initialization" in out
+    assert ("You have had every question matching initialization, easy in this session, so /next "
+            "now asks from initialization (dropped the difficulty filter). /quiz initialization "
+            "easy asks one of them again.") in out
+    assert re.search(r"^8\.3\.\S+ \(medium; .*initialization", out, re.M), out
+
+
+def test_demo_list_inside_the_chat(chat, kb):
+    code, out, _ = chat("/demo list", "/demo zero_nit", "/quiz 8.3.42", "/demo")
+    assert code == 0
+    for demo in kb.demos.values():
+        assert re.search(rf"^  {demo.name} +{re.escape(demo.title)} \(", out, re.M), out
+    assert "Unknown demo 'zero_nit'. Did you mean zero_init? /demo list shows them all." in out
+    assert "8.3.42 has no demo; /demo list shows them all." in out
+    assert "gradcheck demo" not in out  # no shell command inside the chat
+
+
+def test_demos_are_named_one_way_in_the_chat(chat):
+    # the reveal lists the question's demo; the follow-up answer (from the retriever, which
+    # speaks shell) names it too: both as /demo NAME
+    code, out, _ = chat("/quiz 8.3.65", "/reveal", "? why not initialize all weights to zero")
+    assert code == 0
+    assert "Demo: /demo zero_init" in out
+    assert out.count("/demo zero_init") == 2, out
+    assert "gradcheck demo" not in out
+
+
+def test_the_line_editor_keeps_a_pasted_answer_and_a_code_block_whole(runtime, chat_settings,
+                                                                       tmp_path):
+    """A terminal session: a pasted multi-line answer and a typed ``` block are one answer each."""
+    pasted = ("Forward: h = X @ W1 + b1, a = np.maximum(0, h), scores = a @ W2 + b2, softmax "
+              "and cross-entropy; cache h and a.\n"
+              "Backward: ds = (p - onehot(y)) / N\n"
+              "dW2 = a.T @ ds; db2 = ds.sum(axis=0)\n"
+              "da = ds @ W2.T; dh = da * (h > 0)\n"
+              "dW1 = X.T @ dh; db1 = dh.sum(axis=0)")
+    fenced = ["```python", "h = X @ W1 + b1", "a = np.maximum(0, h)", "s = a @ W2 + b2",
+              "ds = p.copy(); ds[np.arange(N), y] -= 1; ds /= N", "dW2 = a.T @ ds",
+              "dh = (ds @ W2.T) * (h > 0)", "dW1 = X.T @ dh", "```"]
+    out, err = io.StringIO(), io.StringIO()
+    with create_pipe_input() as keys:
+        keys.send_text("/quiz 8.3.43.1\r")
+        keys.send_text("\x1b[200~" + pasted.replace("\n", "\r\n") + "\x1b[201~\r")
+        keys.send_text("/quiz 8.3.43.1\r" + "\r".join(fenced) + "\r")
+        keys.send_text("/stats\r\x04")
+        editor = LineEditor(tmp_path / "history", input=keys, output=DummyOutput())
+        code = run_terminal(user="ada", stdin=io.StringIO(""), stdout=out, stderr=err,
+                            runtime=runtime, settings=chat_settings, editor=editor)
+    text = out.getvalue()
+    assert code == 0 and err.getvalue() == ""
+    assert text.count("Saved. Next review of 8.3.43.1") == 2, text
+    assert "No question is open" not in text and "Attempts: 2 " in text
+
+    async def answers() -> list[str]:
+        store = await ProgressStore.open(chat_settings.resolved_database_url)
+        try:
+            return [a.answer for a in await store.recent_attempts("ada")]
+        finally:
+            await store.close()
+
+    assert sorted(asyncio.run(answers())) == sorted([pasted, "\n".join(fenced)])

@@ -11,6 +11,7 @@ from bot.errors import EmptyAnswer, UserError
 from bot.progress import ProgressStore, StorageError
 from bot.tutor import (
     REVEALED_ANSWER,
+    ConflictingFilters,
     NoMoreHints,
     NoOpenQuestion,
     NothingToAsk,
@@ -85,6 +86,9 @@ def test_classify_strips_markers():
     assert classify("/ask   what is weight decay?", True).text == "what is weight decay?"
     intent = classify("/QUIZ optimization easy", False)
     assert (intent.command, intent.text) == ("quiz", "optimization easy")
+    # a command split from its argument by a newline (a pasted or multi-line input)
+    intent = classify("/quiz\n8.3.65", False)
+    assert (intent.command, intent.text) == ("quiz", "8.3.65")
 
 
 def test_parse_quiz_args(kb):
@@ -100,6 +104,25 @@ def test_parse_quiz_args(kb):
     assert all(topic in message for topic in kb.topics())
     with pytest.raises(NothingToAsk, match="8.3.99"):
         parse_quiz_args("8.3.99", kb)
+
+
+@pytest.mark.parametrize(
+    ("args", "kind", "values"),
+    [
+        ("easy hard", "difficulty", ("easy", "hard")),
+        ("e optimization medium", "difficulty", ("easy", "medium")),
+        ("review cram", "mode", ("review", "cram")),
+        ("optimization regularization", "topic", ("optimization", "regularization")),
+        ("8.3.44 8.3.65", "question id", ("8.3.44", "8.3.65")),
+    ],
+)
+def test_quiz_args_take_one_value_per_filter(kb, args, kind, values):
+    with pytest.raises(ConflictingFilters) as caught:
+        parse_quiz_args(args, kb)
+    assert (caught.value.kind, caught.value.values) == (kind, values)
+    assert str(caught.value).startswith(f"/quiz takes one {kind}, not two")
+    # the same value twice is no conflict
+    assert parse_quiz_args("easy e EASY optim optimization", kb) == QuizRequest("optimization", "E")
 
 
 def test_pick_modes_are_pure(kb):
@@ -224,6 +247,26 @@ async def test_skip_and_next(make_session, progress_store, kb):
     assert (await s.next()).entry.id != "8.3.65"
     first = await s.quiz("privacy hard")  # one question in the knowledge base
     assert (await s.next()).entry.id != first.entry.id
+
+
+async def test_next_says_which_filter_it_dropped(make_session):
+    s = make_session()
+    q = await s.quiz("initialization easy")  # the only easy initialization question
+    assert q.entry.id == "8.3.65" and q.note == ""
+    with pytest.raises(ConflictingFilters):
+        await s.quiz("easy hard")  # refused, not searched for as keywords
+    widened = await s.next()
+    assert "initialization" in widened.entry.topic_names and widened.entry.id != "8.3.65"
+    assert "dropped the difficulty filter" in widened.note
+    assert "/quiz initialization easy asks one of them again" in widened.note
+    quiet = await s.next()  # the widened filters still have an unasked question: no note
+    assert "initialization" in quiet.entry.topic_names and quiet.note == ""
+    assert "dropped the topic filter" in (await s.next()).note
+    review = make_session("newcomer")
+    with pytest.raises(NothingToAsk):
+        await review.review()
+    review.request = QuizRequest(mode="review")
+    assert "Nothing else is due for review" in (await review.next()).note
 
 
 async def test_follow_up_during_a_quiz_favours_the_open_question(make_session, retriever):
