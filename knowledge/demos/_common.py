@@ -1,7 +1,8 @@
 """Small helpers every demo shares: where plots go, a loud self-check, a numerical gradient.
 
-Demos run as scripts (``python knowledge/demos/<name>.py --out DIR``), so this file is imported
-by its bare name from the demos folder.
+A demo runs either as a script (``python knowledge/demos/<name>.py --out DIR``, what
+``gradcheck demo run`` does) or as a module (``python -m knowledge.demos.<name>``), so each demo
+imports this file relatively when it has a package and by its bare name otherwise.
 """
 
 from __future__ import annotations
@@ -66,5 +67,12 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """max |a - b| / (|a| + |b|), the cs231n gradient-check measure."""
+    """max |a - b| / (|a| + |b|), the cs231n gradient-check measure, element by element."""
     return float(np.max(np.abs(a - b) / np.maximum(1e-12, np.abs(a) + np.abs(b))))
+
+
+def norm_relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """||a - b|| / (||a|| + ||b||) over the whole array. Unlike the element-wise measure it is not
+    thrown by tiny elements, whose finite-difference estimate is mostly rounding error (about
+    1e-16 / eps in absolute terms), so it suits gradients with entries of very different sizes."""
+    return float(np.linalg.norm(a - b) / max(1e-12, np.linalg.norm(a) + np.linalg.norm(b)))

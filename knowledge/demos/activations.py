@@ -13,7 +13,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, numerical_gradient, parse_args, relative_error, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, numerical_gradient, parse_args, relative_error, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, numerical_gradient, parse_args, relative_error, save_plot
 
 TITLE = "Activation functions and derivatives; ReLU at 0; sigmoid Jacobian"
 QUESTION_IDS = ["8.3.44.1", "8.3.44.2", "8.3.44.3", "8.3.44.4"]

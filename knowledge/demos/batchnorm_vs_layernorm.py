@@ -2,7 +2,9 @@
 
 Answers 8.3.54. On an (N, D) batch, batch norm standardizes each feature (column) over the batch
 axis 0 and layer norm each example (row) over the feature axis 1. In training, a BN output depends
-on the other examples in the batch; at inference BN uses running statistics, so it no longer does.
+on the other examples in the batch; at inference BN uses running statistics (exponential moving
+averages of the batch means and variances seen in training, checked here against the data's true
+mean and variance), so it no longer does.
 With a single example in training mode BN subtracts the example from itself and outputs beta
 (all zeros), while LN is unaffected by batch size.
 
@@ -14,7 +16,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, parse_args, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, parse_args, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, parse_args, save_plot
 
 TITLE = "Batch norm (per feature, over the batch) vs layer norm (per example, over features)"
 QUESTION_IDS = ["8.3.54"]
@@ -46,7 +52,8 @@ def layer_norm(x, gamma=1.0, beta=0.0):  # x: (N, D)
 
 
 def make_batch(n, d=6):
-    """Features with very different offsets and scales, like raw pre-activations."""
+    """Features with very different offsets and scales, like raw pre-activations: feature j has
+    mean linspace(-5, 5)[j] and standard deviation j + 1."""
     return rng.normal(size=(n, d)) * np.arange(1, d + 1) + np.linspace(-5, 5, d)  # (N, D)
 
 
@@ -64,6 +71,17 @@ def main():
 
     for _ in range(300):  # fill BN's running statistics during "training"
         bn(make_batch(32, D))
+    true_mean, true_std = np.linspace(-5, 5, D), np.arange(1, D + 1.0)  # (D,), (D,)
+    mean_err = np.abs(bn.run_mean - true_mean) / true_std  # (D,) in units of each feature's std
+    var_ratio = bn.run_var / true_std**2  # (D,)
+    print(f"BN running statistics after 300 batches of 32 (momentum {bn.momentum}): mean "
+          f"{np.round(bn.run_mean, 2)} (true {np.round(true_mean, 2)}), var / true var "
+          f"{np.round(var_ratio, 2)}")
+    bn.training = False
+    fresh = bn(make_batch(5000, D))  # (5000, D) eval mode on new data from the same distribution
+    bn.training = True
+    print(f"  eval mode on 5000 fresh examples: column means {np.round(fresh.mean(0), 2)}, "
+          f"stds {np.round(fresh.std(0), 2)}")
     x0 = x[:1]  # (1, D) one fixed example
     others_a, others_b = make_batch(7, D), make_batch(7, D) * 3 + 2  # two different batch-mates
     train_a = bn(np.vstack([x0, others_a]))[0]  # (D,)
@@ -110,6 +128,10 @@ def main():
     check(np.allclose(y_ln.std(axis=1), 1, atol=1e-3), "LN: row stds are 1")
     check(np.abs(y_ln.mean(axis=0)).max() > 0.1, "LN: column means are not 0")
     check(np.abs(train_a - train_b).max() > 0.1, "BN in training: x0's output depends on batch")
+    check(np.all(mean_err < 0.25) and np.all(np.abs(var_ratio - 1) < 0.2),
+          "BN's running mean/var track the data's mean/var (within 0.25 std / 20%)")
+    check(np.all(np.abs(fresh.mean(0)) < 0.25) and np.all(np.abs(fresh.std(0) - 1) < 0.2),
+          "BN in eval, running stats: fresh data comes out with column means ~0 and stds ~1")
     check(np.allclose(eval_a, eval_b), "BN in eval: x0's output is independent of the batch")
     check(np.allclose(ln_a, ln_b), "LN: output independent of the batch in any mode")
     check(np.allclose(out_bn1, bn1.beta), "BN with batch size 1 in training outputs beta (zeros)")

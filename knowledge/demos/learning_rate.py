@@ -3,7 +3,8 @@
 Answers 8.3.53.1, 8.3.53.2, 8.3.57.1, 8.3.57.2, 8.3.52. Mini-batch SGD on a small linear regression
 with three learning rates (too high diverges, too low crawls, a good one converges); the common
 schedules (constant, linear warmup + cosine decay, step decay); how a constant high LR leaves the
-weights bouncing around the optimum while decaying it shrinks the fluctuation (and the loss); and a
+weights bouncing around the optimum while decaying it shrinks the fluctuation (and the loss): over
+200 runs at equilibrium, the spread of the weights scales like sqrt(lr); and a
 toy where warmup matters: f(a, b) = (ab - 1)^2 / 2 started at a = b = 3, where the curvature is
 13x larger than at the solution, so the peak LR blows up at step 0 but is stable after warmup.
 
@@ -15,7 +16,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, parse_args, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, parse_args, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, parse_args, save_plot
 
 TITLE = "Learning rate: too high / too low / good, schedules, fluctuation and warmup"
 QUESTION_IDS = ["8.3.53.1", "8.3.53.2", "8.3.57.1", "8.3.57.2", "8.3.52"]
@@ -46,6 +51,23 @@ def sgd(schedule, steps, seed=1):
             trace[t:] = np.nan
             break
     return trace
+
+
+def stationary_spread(lr, steps=3000, chains=200, seed=4):
+    """How far SGD's weights wander at a constant lr once the start is forgotten: `chains`
+    independent runs started at the optimum; the spread across runs (sqrt of the total variance of
+    w) averaged over the last third of the steps."""
+    r = np.random.default_rng(seed)
+    w = np.tile(W_OPT, (chains, 1))  # (R, D)
+    spread = []
+    for t in range(steps):
+        idx = r.integers(0, N, (chains, B))  # (R, B)
+        Xb = X[idx]  # (R, B, D)
+        res = np.einsum("rbd,rd->rb", Xb, w) - Y[idx]  # (R, B)
+        w = w - lr * np.einsum("rbd,rb->rd", Xb, res) / B
+        if t >= 2 * steps // 3:
+            spread.append(np.sum(w.var(axis=0)))
+    return float(np.sqrt(np.mean(spread)))
 
 
 def warmup_cosine(peak, warm, total):
@@ -91,8 +113,14 @@ def main():
     half = total // 2
     std_before = float(np.mean(traces["step decay (x0.1)"][half - last:half].std(axis=0)))
     std_after = float(np.mean(traces["step decay (x0.1)"][-last:].std(axis=0)))
-    print(f"weight fluctuation (mean std of w over {last} steps): {std_before:.4f} before the "
-          f"step decay, {std_after:.4f} after (lr x0.1 -> std ~ x sqrt(0.1) = 0.32)")
+    print(f"weight fluctuation of one run (mean std of w over {last} steps): {std_before:.4f} "
+          f"before the step decay, {std_after:.4f} after")
+    spread_hi, spread_lo = stationary_spread(peak), stationary_spread(peak * 0.1)
+    spread_ratio = spread_lo / spread_hi
+    print(f"  at equilibrium, over 200 runs: spread of w {spread_hi:.4f} at lr={peak:.4f}, "
+          f"{spread_lo:.4f} at lr x0.1; ratio {spread_ratio:.3f} (theory for small lr: the "
+          f"variance is proportional to lr, so sqrt(0.1) = {np.sqrt(0.1):.3f}; a little less "
+          f"here because lr * largest curvature = {peak * L_MAX:.1f} is not tiny)")
     final = {name: loss(tr[-1]) for name, tr in traces.items()}
     print("  final loss: " + ", ".join(f"{k} {v:.5f}" for k, v in final.items()))
 
@@ -143,6 +171,9 @@ def main():
           f"{good:.3f}, mean of the last 10 epochs)")
     check(per_epoch["too low"][-1] > 2 * per_epoch["good"][-1], "too low is still far from done")
     check(std_after < 0.5 * std_before, "decaying the LR shrinks the weight fluctuation by > 2x")
+    check(abs(spread_ratio - np.sqrt(0.1)) < 0.04,
+          f"lr x0.1 shrinks the equilibrium spread of the weights by sqrt(0.1) (measured "
+          f"{spread_ratio:.3f})")
     check(final["step decay (x0.1)"] < final["constant"] and
           final["warmup + cosine"] < final["constant"], "decayed schedules end with lower loss")
     check(not np.isfinite(toy_const[-1]) or toy_const[-1] > 1e6, "toy without warmup diverges")

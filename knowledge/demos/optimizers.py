@@ -16,7 +16,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, parse_args, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, parse_args, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, parse_args, save_plot
 
 TITLE = "Adagrad vs SGD on sparse features; Adam vs SGD with momentum on ill-conditioning"
 QUESTION_IDS = ["8.3.59", "8.3.60.1", "8.3.60.2"]

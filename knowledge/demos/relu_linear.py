@@ -13,7 +13,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, parse_args, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, parse_args, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, parse_args, save_plot
 
 TITLE = "A ReLU network reproduces a linear classifier exactly"
 QUESTION_IDS = ["8.3.63"]
@@ -71,19 +75,38 @@ def main():
     g = np.linspace(-3.5, 3.5, 300)
     gx, gy = np.meshgrid(g, g)
     grid = np.c_[gx.ravel(), gy.ravel()]  # (G, 2)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5), sharey=True)
-    for ax, (name, fn) in zip(axes, [("linear w.x + b", linear_scores),
-                                     ("ReLU net [w,-w], v=[+1,-1]", relu_net_scores)], strict=True):
-        z = fn(grid, w2, b2).reshape(gx.shape)
-        ax.contourf(gx, gy, z > 0, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
-        ax.contour(gx, gy, z, levels=[0], colors="k", linewidths=2)
-        ax.scatter(*X2[y2 == 0].T, c="tab:red", s=12, label="class 0")
-        ax.scatter(*X2[y2 == 1].T, c="tab:blue", s=12, label="class 1")
-        ax.plot([], [], "k-", label="decision boundary")
-        ax.set(title=name, xlabel="x1")
-        ax.legend(loc="lower right", fontsize=8)
-    axes[0].set_ylabel("x2")
-    fig.suptitle("Same boundary: relu(z) - relu(-z) = z")
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    ax = axes[0]
+    zs = np.linspace(-3, 3, 301)
+    ax.plot(zs, relu(zs) - relu(-zs), "k", lw=7, alpha=0.25, label="relu(z) - relu(-z)")
+    ax.plot(zs, zs, "k:", lw=1, label="z")
+    ax.plot(zs, relu(zs), lw=2, ls="--", label="relu(z)")
+    ax.plot(zs, -relu(-zs), lw=2, ls="--", label="-relu(-z)")
+    ax.set(xlabel="z = w.x + b", ylabel="value", title="relu(z) - relu(-z) = z: two ReLUs, "
+           "one identity")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.scatter(s_lin, s_relu, s=14, c="tab:blue", label="ReLU pair (w, b), (-w, -b), v = (+1, -1)")
+    ax.scatter(s_lin, s_one, s=3, c="tab:orange", label="one unit: relu(w.x + b) (clipped)")
+    ax.plot([], [], "k--", label="y = x")
+    ax.axline((0, 0), slope=1, color="k", ls="--", lw=1)
+    ax.set(xlabel="linear classifier's score w.x + b", ylabel="network's score",
+           title="5-D, 1000 points: the pair's scores are exactly w.x + b")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    z_net = relu_net_scores(grid, w2, b2).reshape(gx.shape)
+    ax.contourf(gx, gy, z_net > 0, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
+    ax.contour(gx, gy, z_net, levels=[0], colors="k", linewidths=4, alpha=0.4)
+    ax.contour(gx, gy, linear_scores(grid, w2, b2).reshape(gx.shape), levels=[0], colors="k",
+               linewidths=1, linestyles="--")
+    ax.scatter(*X2[y2 == 0].T, c="tab:red", s=12, label="class 0")
+    ax.scatter(*X2[y2 == 1].T, c="tab:blue", s=12, label="class 1")
+    ax.plot([], [], "k-", lw=4, alpha=0.4, label="ReLU net's boundary (colours: its regions)")
+    ax.plot([], [], "k--", lw=1, label="linear classifier's boundary")
+    ax.set(xlabel="x1", ylabel="x2", title="2-D: the two decision boundaries coincide")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(TITLE)
+    fig.tight_layout()
     save_plot(fig, args.out, "relu_linear.png")
     grid_diff = np.max(np.abs(linear_scores(grid, w2, b2) - relu_net_scores(grid, w2, b2)))
 

@@ -16,7 +16,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, numerical_gradient, parse_args, relative_error, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, numerical_gradient, parse_args, relative_error, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, numerical_gradient, parse_args, relative_error, save_plot
 
 TITLE = "RNN gradients: rho^k vanishing/exploding through time, and clipping by norm"
 QUESTION_IDS = ["8.3.46.1", "8.3.46.2"]

@@ -14,7 +14,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, numerical_gradient, parse_args, relative_error, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, numerical_gradient, parse_args, relative_error, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, numerical_gradient, parse_args, relative_error, save_plot
 
 TITLE = "Skip connections: gradient norm per layer in a 40-layer sigmoid MLP, plain vs residual"
 QUESTION_IDS = ["8.3.45"]

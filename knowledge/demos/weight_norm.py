@@ -4,9 +4,11 @@ Answers 8.3.47. The length of w is the scalar g, learned directly with dL/dg = d
 the direction comes from v, with dL/dv = (g/||v||) (dL/dw - dL/dg v/||v||): the gradient on w,
 scaled by g/||v|| and projected orthogonally to v. Because w does not change when v is rescaled,
 dL/dv is orthogonal to v, so a gradient step can only lengthen v
-(||v'||^2 = ||v||^2 + lr^2 ||dL/dv||^2), which shrinks the effective step on the direction
-(lr g / ||v||^2): a too-large step lengthens v until the step is reasonable, so weight norm
-is robust to the learning rate and to the scale of the init. Shown on logistic regression.
+(||v'||^2 = ||v||^2 + lr^2 ||dL/dv||^2). The direction u = v/||v|| moves by about
+(lr / ||v||^2) times the gradient with respect to u (dL/du = g dL/dw, projected orthogonally to u),
+so lr / ||v||^2 is the effective learning rate of the direction, and it can only go down: a
+too-large step lengthens v a lot and so cuts its own learning rate. That is why weight norm is
+robust to the learning rate and to the scale of the init. Shown on logistic regression.
 
 Usage: python knowledge/demos/weight_norm.py [--out DIR]
 """
@@ -16,7 +18,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, numerical_gradient, parse_args, relative_error, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, numerical_gradient, parse_args, relative_error, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, numerical_gradient, parse_args, relative_error, save_plot
 
 TITLE = "Weight normalization: gradients of g and v, dL/dv orthogonal to v, ||v|| only grows"
 QUESTION_IDS = ["8.3.47"]
@@ -68,12 +74,12 @@ def main():
     print(f"scaling v by 7 changes w by max {np.abs(w_scaled - wn_weight(g, v)).max():.1e}")
 
     runs = {lr: train_wn(g, v, X, y, lr, 150) for lr in (0.5, 5.0)}
-    eff = {lr: lr * h[:, 2] / h[:, 1] ** 2 for lr, h in runs.items()}  # direction step size
+    eff = {lr: lr / h[:, 1] ** 2 for lr, h in runs.items()}  # the direction's learning rate
     for lr, h in runs.items():
         eff0, eff1 = eff[lr][0], eff[lr][-1]
         print(f"lr={lr}: loss {h[0, 0]:.3f} -> {h[-1, 0]:.3f}, ||v|| {h[0, 1]:.2f} -> "
               f"{h[-1, 1]:.2f}, ||w|| = |g| {h[0, 2]:.2f} -> {h[-1, 2]:.2f}, "
-              f"direction step lr*g/||v||^2 {eff0:.2f} -> {eff1:.2f}")
+              f"direction's learning rate lr/||v||^2 {eff0:.2f} -> {eff1:.2f}")
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for (lr, h), c in zip(runs.items(), ("tab:blue", "tab:red"), strict=True):
@@ -83,8 +89,12 @@ def main():
         axes[2].semilogy(eff[lr], color=c, label=f"lr={lr}")
     axes[0].set(xlabel="GD step", ylabel="logistic loss", title="Weight-normed logistic regression")
     axes[1].set(xlabel="GD step", ylabel="norm", title="||v|| never shrinks; g sets ||w|| directly")
-    axes[2].set(xlabel="GD step", ylabel="lr * |g| / ||v||^2 (log scale)",
-                title="Step on the direction shrinks as ||v|| grows")
+    axes[2].set(xlabel="GD step", ylabel="lr / ||v||^2 (log scale)",
+                title="The direction's learning rate only shrinks")
+    jump = 10 + int(np.argmax(np.diff(runs[0.5][10:, 1])))  # lr=0.5's largest later ||v|| jump
+    axes[2].annotate("an overshooting step lengthens v\nand so cuts its own learning rate",
+                     xy=(jump, eff[0.5][jump]), xytext=(jump - 110, 10 * eff[0.5][jump]),
+                     fontsize=8, arrowprops={"arrowstyle": "->"})
     axes[0].legend()
     axes[1].legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 0.2))
     axes[2].legend()
@@ -100,7 +110,10 @@ def main():
               f"lr={lr}: ||v_new||^2 = ||v||^2 + lr^2 ||dL/dv||^2 (Pythagoras)")
         check(h[-1, 0] < 0.7 * h[0, 0], f"lr={lr}: training reduces the loss")
     check(runs[5.0][-1, 1] > runs[0.5][-1, 1], "larger learning rate grows ||v|| more")
-    check(eff[5.0][-1] < 0.1 * eff[5.0][0], "lr=5: direction step size self-reduces by > 10x")
+    for lr, e in eff.items():
+        check(np.all(np.diff(e) <= 0), f"lr={lr}: the direction's learning rate never increases")
+    check(eff[5.0][-1] < 0.1 * eff[5.0][0], "lr=5: the direction's learning rate self-reduces by "
+          "> 10x")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import check, parse_args, save_plot  # noqa: E402
+
+if __package__:  # python -m knowledge.demos.NAME
+    from ._common import check, parse_args, save_plot
+else:  # python knowledge/demos/NAME.py
+    from _common import check, parse_args, save_plot
 
 TITLE = "Zero / constant init keeps hidden units identical; random init breaks symmetry"
 QUESTION_IDS = ["8.3.65"]
