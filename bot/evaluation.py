@@ -94,39 +94,48 @@ def _judged(grader, rows: list[dict]) -> list:
     return out
 
 
-# Candidate thresholds for calibration (GradingParams); coarse on purpose, to keep it from
-# fitting noise: about 500 settings over a few hundred answers.
+# Candidate thresholds of the rules on top of the verdict model (GradingParams); coarse on
+# purpose, so calibration cannot fit noise.
 CALIBRATION_GRID = {
-    "cover_at": (0.3, 0.4, 0.5, 0.6, 0.7),
-    "contradict_at": (0.4, 0.5, 0.6, 0.7, 0.8),
-    "state_at": (0.4, 0.5, 0.6, 0.7, 0.8),
-    "wrong_with_substance": (0.34, 0.5, 0.67, 1.01),
+    "cover_at": (0.3, 0.5),
+    "contradict_at": (0.5, 0.7, 0.9),
+    "state_at": (0.5, 0.7, 0.9),
+    "wrong_with_substance": (0.34, 0.5),
+    "correct_share": (0.0, 0.34, 0.5),
 }
 
 
-def _predict(grader, rows, judged, params) -> list[str]:
+def _predict(grader, rows, judged, params, model) -> list[str]:
     from bot.grading import required_mask
 
     out = []
-    for r, (prep, j) in zip(rows, judged, strict=True):
+    for r, (prep, j, x) in zip(rows, judged, strict=True):
         entry = grader.entry(r["question_id"])
-        out.append(decide(j, required_mask(entry), params, no_claims=prep.no_claims is not None).verdict)
+        probs = model.probabilities(x) if model is not None else None
+        out.append(decide(j, required_mask(entry), params, no_claims=prep.no_claims is not None,
+                          probs=probs).verdict)
     return out
 
 
-def calibrate_params(grader, rows, judged, base):
-    """The grid setting with the best objective on `rows` (ties: the earliest, i.e. the default-most)."""
+def calibrate_model(grader, rows, judged):
+    """Fit the verdict model on `rows`, then the rule thresholds with the best objective there."""
     from dataclasses import replace
 
+    from bot.calibration import fit_verdict_model
+    from bot.grading import JUDGE_FEATURES, GradingParams
+    from bot.similarity import FEATURES as SIMILARITY_FEATURES
+
+    names = JUDGE_FEATURES + (tuple(f"sim_{f}" for f in SIMILARITY_FEATURES) if grader.similarity else ())
     labels = [r["label"] for r in rows]
-    best, best_obj = base, _objective(grading_metrics(labels, _predict(grader, rows, judged, base)))
+    model = fit_verdict_model(np.array([x for _, _, x in judged]), labels, names, GradingParams())
+    best, best_obj = model.params, -1e9
     keys = list(CALIBRATION_GRID)
     for values in itertools.product(*CALIBRATION_GRID.values()):
-        params = replace(base, **dict(zip(keys, values, strict=True)))
-        obj = _objective(grading_metrics(labels, _predict(grader, rows, judged, params)))
+        params = replace(model.params, **dict(zip(keys, values, strict=True)))
+        obj = _objective(grading_metrics(labels, _predict(grader, rows, judged, params, model)))
         if obj > best_obj + 1e-9:
             best, best_obj = params, obj
-    return best
+    return replace(model, params=best)
 
 
 def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, calibrate: bool = False,
@@ -147,8 +156,9 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
     grader = rt.grader
     judged = _judged(grader, rows)
     if not calibrate:
-        preds = _predict(grader, rows, judged, grader.params)
-        return grading_metrics(labels, preds) | {"method": "key-point judgements of the grading cross-encoder"}
+        preds = _predict(grader, rows, judged, grader.params, grader.model)
+        return grading_metrics(labels, preds) | {
+            "method": "key-point judgements + similarity signals, shipped verdict model"}
     from dataclasses import asdict
 
     from bot.calibration import question_folds
@@ -159,17 +169,17 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
     for held_out in question_folds(list(qids), FOLDS):
         test = np.isin(qids, list(held_out))
         fit = [i for i in range(len(rows)) if not test[i]]
-        params = calibrate_params(grader, [rows[i] for i in fit], [judged[i] for i in fit], grader.params)
-        fold_params.append(asdict(params))
+        model = calibrate_model(grader, [rows[i] for i in fit], [judged[i] for i in fit])
+        fold_params.append(asdict(model.params))
         held = np.flatnonzero(test)
-        preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held], params)
-    final = calibrate_params(grader, rows, judged, grader.params)
+        preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held], model.params, model)
+    final = calibrate_model(grader, rows, judged)
     if save:
-        Path(save).write_text(json.dumps(asdict(final), indent=1) + "\n")
-        print(f"saved the thresholds fitted on all of {path} to {save}", file=sys.stderr)
+        Path(save).write_text(json.dumps(final.to_json(), indent=1) + "\n")
+        print(f"saved the verdict model fitted on all of {path} to {save}", file=sys.stderr)
     return grading_metrics(labels, list(preds)) | {
-        "method": f"key-point judgements, thresholds by {FOLDS}-fold cross-validation by question (held-out figures)",
-        "fitted_on_all": asdict(final), "fold_params": fold_params,
+        "method": f"verdict model and thresholds by {FOLDS}-fold cross-validation by question (held-out figures)",
+        "fitted_on_all": asdict(final.params), "fold_params": fold_params,
     }
 
 

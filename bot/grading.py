@@ -7,25 +7,29 @@ How a grade is made:
 2. A fine-tuned cross-encoder (`bot.judge`) reads every key point and every misconception claim
    of the entry *together with* the answer and judges each pair: the answer covers it,
    contradicts it, or does not address it. A pair model sees order, negation and numbers.
-3. From those judgements alone (GradingParams says where each threshold comes from):
+3. A small multinomial logistic model (`bot/verdict_model.json`, fitted with cross-validation by
+   question by `gradcheck eval grading --calibrate`) turns aggregates of those judgements, plus
+   the similarity signals of `bot.similarity` (they still add accuracy), into P(correct),
+   P(partial), P(incorrect). Rules from the judgements sit on top (GradingParams):
    - a key point is ticked (✓) when it is covered, and flagged when it is contradicted;
    - a misconception is flagged when the answer states it;
-   - correct: every required key point covered, nothing contradicted, no misconception stated;
-   - partial: some right substance (a covered key point) but a required point missing, or a
-     minor error (a bonus point contradicted) beside a complete answer;
-   - incorrect: no key point covered, or a required point contradicted / a misconception stated
-     with less than half of the required points covered (a confident wrong claim).
-   The ticks, the feedback and the verdict are read off the same judgements, so they agree.
-4. score: 0.8 x the mean P(covers) over required points + 0.2 x over bonus points, less the
-   strongest wrong claim's probability, clipped to the verdict's band (correct 0.7-1,
+   - correct needs enough required key points ticked, no required point contradicted and no
+     misconception stated (else it is partial);
+   - a wrong claim (a contradicted required point, a stated misconception) beside too little of
+     the core is incorrect: a confident wrong claim.
+   The ticks, the feedback and the rules read the same judgements, so they agree.
+4. score = P(correct) + 0.5 x P(partial), clipped to the verdict's band (correct 0.7-1,
    partial 0.35-0.7, incorrect 0-0.35). Each hint used caps the score (not the verdict).
 An empty answer is refused; "I don't know" and text without words are incorrect at once.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -36,6 +40,7 @@ from index.text import looks_like_code, split_sentences
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Entry
 
+MODEL_PATH = Path(__file__).with_name("verdict_model.json")
 MAX_SENTENCES = 60
 VERDICTS: tuple[Verdict, ...] = ("correct", "partial", "incorrect")
 SCORE_BANDS = {"correct": (0.7, 1.0), "partial": (0.35, 0.7), "incorrect": (0.0, 0.35)}
@@ -60,6 +65,7 @@ class GradingParams:
     state_at: float = 0.5  # P(covers) of a misconception claim from which it counts as stated
     wrong_with_substance: float = 0.5  # a wrong claim beside at least this share of required
     #                                    points is partial (a slip); below it, incorrect
+    correct_share: float = 0.5  # share of required points an answer must cover to be correct
     hint_cost: float = 0.15  # each hint lowers the best possible score by this much
 
 
@@ -139,29 +145,76 @@ def required_mask(entry: Entry) -> np.ndarray:
     return mask if mask.any() else np.ones(len(mask), dtype=bool)
 
 
-def decide(j: Judgements, required: np.ndarray, params: GradingParams,
-           no_claims: bool = False) -> Decision:
+JUDGE_FEATURES = (
+    "req_cover_mean", "req_cover_min", "req_share_50", "req_share_30", "cover_mean", "cover_max",
+    "req_contra_max", "contra_max", "contra_mean", "state_max", "state_margin", "no_claims",
+    "log_words", "clean_share",
+)
+
+
+def judge_features(j: Judgements, required: np.ndarray, no_claims: bool, n_words: int) -> np.ndarray:
+    """Aggregates of the judgements, named in JUDGE_FEATURES (the verdict model's first inputs)."""
+    c, k = j.covers, j.contradicts
+    return np.array([
+        c[required].mean(), c[required].min(), (c[required] >= 0.5).mean(), (c[required] >= 0.3).mean(),
+        c.mean(), c.max(), k[required].max(), k.max(), k.mean(), j.states.max(),
+        (j.states - j.refutes).max(), float(no_claims), math.log1p(n_words),
+        ((c >= 0.5) & (k < 0.5)).mean(),
+    ])
+
+
+@dataclass(frozen=True)
+class VerdictModel:
+    """Multinomial logistic regression over standardised features (fitted by bot.calibration)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray  # (F, 3) columns in VERDICTS order
+    bias: np.ndarray  # (3,)
+    params: GradingParams = GradingParams()
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        z = z - z.max(axis=-1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=-1, keepdims=True)
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "weights": self.weights.tolist(), "bias": self.bias.tolist(), "params": asdict(self.params)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> VerdictModel:
+        arrays = (np.array(data[k], dtype=float) for k in ("mean", "scale", "weights", "bias"))
+        return cls(tuple(data["features"]), *arrays, params=GradingParams(**data.get("params", {})))
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> VerdictModel:
+        return cls.from_json(json.loads(path.read_text()))
+
+
+def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims: bool = False,
+           probs: np.ndarray | None = None) -> Decision:
+    """The verdict: the fitted model's (when `probs` is given), then the rules of the judgements."""
     covered = (j.covers >= params.cover_at) & (j.covers > j.contradicts)
     contradicted = (j.contradicts >= params.contradict_at) & ~covered
     stated = (j.states >= params.state_at) & (j.states > j.refutes)
     if no_claims:
         return Decision("incorrect", 0.0, covered & False, contradicted & False, stated & False)
     required_share = float(covered[required].mean())
-    serious = stated.any() or (contradicted & required).any()
-    if serious:
-        verdict: Verdict = "partial" if required_share >= params.wrong_with_substance else "incorrect"
-    elif required_share >= 1.0 - 1e-9:
-        verdict = "partial" if contradicted.any() else "correct"
-    elif covered.any():
+    serious = bool(stated.any() or (contradicted & required).any())
+    if probs is None:  # no fitted model: the rules alone
+        probs = np.array([1.0, 0.0, 0.0]) if required_share >= params.correct_share else (
+            np.array([0.0, 1.0, 0.0]) if covered.any() else np.array([0.0, 0.0, 1.0]))
+    verdict: Verdict = VERDICTS[int(np.argmax(probs))]
+    if verdict == "correct" and (serious or required_share < params.correct_share - 1e-9):
         verdict = "partial"
-    else:
-        verdict = "incorrect"
-    bonus = ~required
-    soft = 0.8 * float(j.covers[required].mean()) + (
-        0.2 * float(j.covers[bonus].mean()) if bonus.any() else 0.2 * float(j.covers[required].mean()))
-    wrong = max([0.0, *j.states[stated], *j.contradicts[contradicted]])
+    if serious and required_share < params.wrong_with_substance:
+        verdict = "incorrect"  # a confident wrong claim with too little of the core
     low, high = SCORE_BANDS[verdict]
-    return Decision(verdict, float(np.clip(soft - 0.5 * wrong, low, high)), covered, contradicted, stated)
+    score = float(np.clip(probs[0] + 0.5 * probs[1], low, high))
+    return Decision(verdict, score, covered, contradicted, stated)
 
 
 def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
@@ -184,7 +237,8 @@ def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
     missing_required = [points[i] for i in np.flatnonzero(required & ~d.covered & ~d.contradicted)]
     missing_bonus = [points[i] for i in np.flatnonzero(~required & ~d.covered & ~d.contradicted)]
     if missing_required:
-        parts.append("Missing: " + "; ".join(k.rstrip(".") for k in missing_required) + ".")
+        label = "To make it complete, add" if d.verdict == "correct" else "Missing"
+        parts.append(f"{label}: " + "; ".join(k.rstrip(".") for k in missing_required) + ".")
     if missing_bonus and d.verdict == "correct":
         parts.append("To go deeper, add: " + "; ".join(k.rstrip(".") for k in missing_bonus[:2]) + ".")
     if not good and not d.stated.any() and not d.contradicted.any():
@@ -196,11 +250,23 @@ def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
 class Grader:
     """Grades answers for every entry of a knowledge base with the grading cross-encoder."""
 
-    def __init__(self, kb: KnowledgeBase, judge, params: GradingParams | None = None, max_chars: int = 4000):
+    def __init__(self, kb: KnowledgeBase, judge, similarity=None, model: VerdictModel | None = None,
+                 max_chars: int = 4000):
         self.kb = kb
         self.judge = judge
-        self.params = params or GradingParams()
+        self.similarity = similarity  # bot.similarity.SimilaritySignals, or None: judgements only
+        if model is None and similarity is not None and MODEL_PATH.exists():
+            model = VerdictModel.load()
+        self.model = model
+        self.params = model.params if model else GradingParams()
         self.max_chars = max_chars
+
+    def features(self, question_id: str, prep: PreparedAnswer, j: Judgements, sim=None) -> np.ndarray:
+        entry = self.entry(question_id)
+        # Words of the canonical sentences: repeating a sentence must not look like a longer answer.
+        n_words = len(" ".join(prep.sentences).split())
+        x = judge_features(j, required_mask(entry), prep.no_claims is not None, n_words)
+        return x if sim is None else np.concatenate([x, sim.features])
 
     def entry(self, question_id: str) -> Entry:
         entry = self.kb.get(question_id)
@@ -208,9 +274,10 @@ class Grader:
             raise UnknownQuestion(question_id, list(self.kb.entries))
         return entry
 
-    def reference(self, question_id: str) -> Entry:
-        """Kept for callers that warm a question up; the judge needs nothing precomputed."""
-        return self.entry(question_id)
+    def reference(self, question_id: str):
+        """Warm one question up (the similarity signals cache its reference vectors)."""
+        self.entry(question_id)
+        return self.similarity.reference(question_id) if self.similarity else None
 
     def check_item(self, question_id: str, answer: str) -> PreparedAnswer:
         self.entry(question_id)
@@ -219,7 +286,7 @@ class Grader:
     def grade(self, question_id: str, answer: str, hints_used: int = 0) -> GradeResult:
         return self.grade_many([(question_id, answer, hints_used)])[0]
 
-    def judgements_many(self, items: list[tuple[str, str]]) -> list[tuple[PreparedAnswer, Judgements]]:
+    def judgements_many(self, items: list[tuple[str, str]]) -> list[tuple[PreparedAnswer, Judgements, np.ndarray]]:
         """Prepare and judge several answers with one batched model call (the micro-batching path)."""
         prepared = [self.check_item(qid, answer) for qid, answer in items]
         pairs: list[tuple[str, str]] = []
@@ -227,29 +294,38 @@ class Grader:
         for (qid, _), prep in zip(items, prepared, strict=True):
             entry = self.entry(qid)
             targets = [*entry.key_point_texts, *(m.claim for m in entry.misconceptions)]
-            windows = [] if prep.no_claims else self.judge.answer_windows(prep.sentences)
+            joiner = "\n" if prep.code or "\n" in prep.text else " "
+            windows = [] if prep.no_claims else self.judge.answer_windows(prep.sentences, joiner=joiner)
             layout.append((entry, targets, windows, len(pairs)))
             pairs.extend((t, w) for t in targets for w in windows)
         probs = self.judge.probabilities(pairs)
+        sims = [None] * len(items)
+        if self.similarity is not None:
+            sims = self.similarity.signals_many([(qid, p.sentences, " ".join(p.sentences), p.no_claims is not None)
+                                                 for (qid, _), p in zip(items, prepared, strict=True)])
         out = []
-        for prep, (entry, targets, windows, start) in zip(prepared, layout, strict=True):
+        for (qid, _), prep, sim, (entry, targets, windows, start) in zip(items, prepared, sims, layout, strict=True):
             k, m = len(entry.key_points), len(entry.misconceptions)
             if not windows:
-                out.append((prep, Judgements.none(k, m)))
-                continue
-            p = probs[start:start + len(targets) * len(windows)].reshape(len(targets), len(windows), -1)
-            covers, contradicts = p[:, :, COVERS].max(axis=1), p[:, :, CONTRADICTS].max(axis=1)
-            out.append((prep, Judgements(covers[:k], contradicts[:k], covers[k:], contradicts[k:])))
+                j = Judgements.none(k, m)
+            else:
+                p = probs[start:start + len(targets) * len(windows)].reshape(len(targets), len(windows), -1)
+                covers, contradicts = p[:, :, COVERS].max(axis=1), p[:, :, CONTRADICTS].max(axis=1)
+                j = Judgements(covers[:k], contradicts[:k], covers[k:], contradicts[k:])
+            out.append((prep, j, self.features(qid, prep, j, sim)))
         return out
 
     def grade_many(self, items: list[tuple[str, str, int]]) -> list[GradeResult]:
         """Raises on the first bad item; callers that must keep going check items first."""
         judged = self.judgements_many([(qid, answer) for qid, answer, _ in items])
-        return [self.result(qid, prep, j, hints) for (qid, _, hints), (prep, j) in zip(items, judged, strict=True)]
+        return [self.result(qid, prep, j, x, hints)
+                for (qid, _, hints), (prep, j, x) in zip(items, judged, strict=True)]
 
-    def result(self, question_id: str, prep: PreparedAnswer, j: Judgements, hints_used: int = 0) -> GradeResult:
+    def result(self, question_id: str, prep: PreparedAnswer, j: Judgements, x: np.ndarray,
+               hints_used: int = 0) -> GradeResult:
         entry = self.entry(question_id)
-        d = decide(j, required_mask(entry), self.params, no_claims=prep.no_claims is not None)
+        probs = self.model.probabilities(x) if self.model else None
+        d = decide(j, required_mask(entry), self.params, no_claims=prep.no_claims is not None, probs=probs)
         cap = max(0.0, 1.0 - self.params.hint_cost * max(0, hints_used))
         notes = list(prep.notes)
         if hints_used and d.score > cap:

@@ -151,7 +151,19 @@ def check_model(settings: Settings, load: Callable[[str], Any] | None = None) ->
     except Exception as exc:
         return Check("model", False, f"{settings.model} does not load: {type(exc).__name__}: {exc}",
                      time.perf_counter() - start)
-    return Check("model", True, f"{settings.model} encodes ({vectors.shape[1]} dimensions)",
+    detail = f"{settings.model} encodes ({vectors.shape[1]} dimensions)"
+    try:  # the grading cross-encoder, on the configured backend
+        from bot.judge import MODEL_DIR, get_judge
+
+        judge = get_judge(settings.backend, cache_dir=settings.onnx_dir,
+                          model_dir=settings.judge_model or MODEL_DIR)
+        probs = judge.probabilities([("Clipping bounds the gradient norm.", "We clip gradients.")])
+        if probs.shape != (1, 3) or not np.all(np.isfinite(probs)):
+            raise ValueError(f"unexpected output of shape {probs.shape}")
+    except Exception as exc:
+        return Check("model", False, f"the grading model does not load: {type(exc).__name__}: {exc}",
+                     time.perf_counter() - start)
+    return Check("model", True, f"{detail}; grading model judges ({settings.backend})",
                  time.perf_counter() - start)
 
 

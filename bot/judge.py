@@ -119,19 +119,21 @@ class Judge:
                 out[idx] = p / p.sum(axis=1, keepdims=True)
         return out
 
-    def answer_windows(self, sentences: list[str], budget: int | None = None) -> list[str]:
-        """Cut an answer (as sentences) into windows that fit beside a claim, one sentence overlap."""
+    def answer_windows(self, sentences: list[str], budget: int | None = None, joiner: str = " ") -> list[str]:
+        """Cut an answer (as sentences) into windows that fit beside a claim, one sentence overlap.
+
+        `joiner` is "\n" for answers written as lines (lists, code), so a window reads like them."""
         budget = budget or self.max_length - 48
         lengths = [len(ids) for ids in self.tokenizer(sentences, add_special_tokens=False)["input_ids"]]
         if sum(lengths) <= budget:
-            return ["\n".join(sentences)] if any("\n" in s for s in sentences) else [" ".join(sentences)]
+            return [joiner.join(sentences)]
         windows, start = [], 0
         while start < len(sentences):
             stop, used = start, 0
             while stop < len(sentences) and (used + lengths[stop] <= budget or stop == start):
                 used += lengths[stop]
                 stop += 1
-            windows.append(" ".join(sentences[start:stop]))
+            windows.append(joiner.join(sentences[start:stop]))
             if stop >= len(sentences):
                 break
             start = max(start + 1, stop - 1)

@@ -36,11 +36,14 @@ def render_verdict(console: Console, result: GradeResult, context: str = "",
         console.print(f"[dim]note: {escape(note)}[/]")
     if count:
         covered = sum(kp.covered for kp in result.key_points)
-        console.print(f"[bold]Key points[/] ({covered} of {len(result.key_points)} covered)")
+        required = [kp for kp in result.key_points if kp.required]
+        console.print(f"[bold]Key points[/] ({covered} of {len(result.key_points)} covered; "
+                      f"{sum(kp.covered for kp in required)} of {len(required)} required)")
     for kp in result.key_points:
-        mark = "[green]✓[/]" if kp.covered else "[red]✗[/]"
+        mark = "[green]✓[/]" if kp.covered else "[red]✗ contradicted:[/]" if kp.contradicted else "[red]✗[/]"
+        bonus = "" if kp.required else " [dim](bonus)[/]"
         similarity = f" [dim]({kp.similarity:.2f})[/]" if similarities else ""
-        console.print(f"  {mark} {escape(kp.text)}{similarity}")
+        console.print(f"  {mark} {escape(kp.text)}{bonus}{similarity}")
     for wrong in result.misconceptions:
         console.print(f"  [red]! You said:[/] {escape(wrong.text)}")
         console.print(f"    [yellow]Correction:[/] {escape(wrong.correction)}")

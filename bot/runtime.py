@@ -31,7 +31,8 @@ class Runtime:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return get_embedder(self.settings.model)
+        return get_embedder(self.settings.model, backend=self.settings.backend,
+                            cache_dir=self.settings.onnx_dir)
 
     @cached_property
     def index(self) -> VectorIndex:
@@ -62,7 +63,10 @@ class Runtime:
 
     @cached_property
     def grader(self) -> Grader:
-        return Grader(self.kb, self.judge, max_chars=self.settings.max_answer_chars)
+        from bot.similarity import SimilaritySignals
+
+        return Grader(self.kb, self.judge, SimilaritySignals(self.kb, self.index, self.embedder),
+                      max_chars=self.settings.max_answer_chars)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -37,7 +37,7 @@ def resolve_model_path(name: str) -> str:
 class Embedder:
     """Encodes texts into unit-length float32 vectors; one lock so concurrent callers batch cleanly."""
 
-    def __init__(self, model_name: str = BUNDLED_MODEL):
+    def __init__(self, model_name: str = BUNDLED_MODEL, backend: str = "torch", cache_dir: Path | None = None):
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -50,6 +50,62 @@ class Embedder:
         self._model.eval()
         self.dimension = int(self._model.get_embedding_dimension())
         self._lock = threading.Lock()
+        self.backend = backend
+        self._session = None
+        if backend == "onnx":
+            self._session = self._onnx_session(Path(cache_dir or Path(path)), path)
+        elif backend != "torch":
+            raise ValueError(f"unknown backend {backend!r}: use torch or onnx")
+
+    def _onnx_session(self, cache_dir: Path, path: str):
+        """The transformer of the sentence model as an ONNX graph (exported once, cached by a hash
+        of its weights); pooling and normalisation stay in NumPy, as sentence-transformers does."""
+        import hashlib
+        import warnings
+
+        import onnxruntime as ort
+
+        weights = sorted(Path(path).glob("*.safetensors")) or sorted(Path(path).glob("*.bin"))
+        digest = hashlib.sha256(b"".join(w.read_bytes()[:1 << 20] + str(w.stat().st_size).encode()
+                                         for w in weights) + self.model_name.encode()).hexdigest()[:16]
+        target = cache_dir / f"embedder-{digest}.onnx"
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            bert = _hidden_states(self._torch, self._model[0].auto_model)
+            sample = self._model.tokenizer(["an example sentence"], return_tensors="pt")
+            tmp = target.with_suffix(f".tmp{os.getpid()}")
+            with self._torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._torch.onnx.export(
+                    bert, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+                    str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
+                    output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                    dynamic_axes={n: {0: "batch", 1: "seq"} for n in
+                                  ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
+                )
+            os.replace(tmp, target)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+
+    def _forward(self, texts: list[str]) -> tuple[dict, np.ndarray, np.ndarray]:
+        """(features, sentence vectors (B, D), token vectors (B, T, D)), both unit length."""
+        if self._session is None:
+            features = self._model.preprocess(texts)
+            output = self._model.forward(features)
+            emb = self._torch.nn.functional.normalize(output["sentence_embedding"], dim=1)
+            tok = self._torch.nn.functional.normalize(output["token_embeddings"], dim=2)
+            return features, emb.float().numpy(), tok.float().numpy()
+        enc = self._model.tokenizer(texts, padding=True, truncation=True,
+                                    max_length=self._model.max_seq_length, return_tensors="np")
+        feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        hidden = self._session.run(["last_hidden_state"], feeds)[0]  # (B, T, D)
+        mask = enc["attention_mask"][..., None].astype(np.float32)
+        emb = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        tok = hidden / np.maximum(np.linalg.norm(hidden, axis=2, keepdims=True), 1e-12)
+        return {"attention_mask": enc["attention_mask"], "input_ids": enc["input_ids"]}, emb, tok
 
     @property
     def tokenizer(self):
@@ -74,17 +130,14 @@ class Embedder:
         with self._lock, self._torch.inference_mode():
             for start in range(0, len(texts), BATCH_SIZE):
                 idx = order[start : start + BATCH_SIZE]
-                features = self._model.preprocess([texts[i] for i in idx])
-                output = self._model.forward(features)
-                emb = self._torch.nn.functional.normalize(output["sentence_embedding"], dim=1)  # (B, D)
-                out[idx] = emb.float().numpy()
+                features, emb, tok = self._forward([texts[i] for i in idx])
+                out[idx] = emb
                 if tokens:
-                    tok = self._torch.nn.functional.normalize(output["token_embeddings"], dim=2)
                     for j, i in enumerate(idx):  # drop padding, [CLS] and [SEP]
                         n = int(features["attention_mask"][j].sum())
                         token_out[i] = (
-                            tok[j, 1 : n - 1].float().numpy(),  # (T, D)
-                            features["input_ids"][j, 1 : n - 1].numpy(),  # (T,)
+                            np.asarray(tok[j, 1 : n - 1], dtype=np.float32),  # (T, D)
+                            np.asarray(features["input_ids"][j, 1 : n - 1]),  # (T,)
                         )
         return out, token_out
 
@@ -93,13 +146,30 @@ class Embedder:
         return self.encode_with_tokens(texts)[1]
 
 
-_shared: dict[str, Embedder] = {}
+def _hidden_states(torch, model):
+    """The transformer with keyword inputs and one output, as the ONNX exporter wants it."""
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    return HiddenStates()
+
+
+_shared: dict[tuple[str, str], Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def get_embedder(model_name: str = BUNDLED_MODEL) -> Embedder:
-    """One model per process: loading it takes seconds and a few hundred MB."""
+def get_embedder(model_name: str = BUNDLED_MODEL, backend: str = "torch",
+                 cache_dir: Path | None = None) -> Embedder:
+    """One model per process and backend: loading it takes seconds and a few hundred MB."""
     with _shared_lock:
-        if model_name not in _shared:
-            _shared[model_name] = Embedder(model_name)
-        return _shared[model_name]
+        key = (model_name, backend)
+        if key not in _shared:
+            _shared[key] = Embedder(model_name, backend=backend, cache_dir=cache_dir)
+        return _shared[key]

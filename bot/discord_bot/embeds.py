@@ -97,7 +97,8 @@ def graded_embed(
     )
     if who:
         embed.set_author(name=clip(f"{who}'s answer", 256))
-    points = [f"{'✓' if kp.covered else '✗'} {clip(kp.text, 200)}" for kp in result.key_points]
+    points = [f"{'✓' if kp.covered else '✗'} {'contradicted: ' if kp.contradicted else ''}"
+              f"{clip(kp.text, 200)}{'' if kp.required else ' (bonus)'}" for kp in result.key_points]
     covered = sum(kp.covered for kp in result.key_points)
     embed.add_field(
         name=f"Key points ({covered}/{len(result.key_points)})", value=_lines(points), inline=False
