@@ -786,7 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
 
     train = sub.add_parser("train", help="rebuild the grading cross-encoder from the repo's data "
-                           "(fixed seed; about 25 minutes on 2 cores)")
+                           "(fixed seed; 20-45 minutes on 2 cores)")
     train.add_argument("--out", type=Path, default=None,
                        help="where to write the model (default: the shipped bot/judge_model)")
     train.add_argument("--limit", type=int, default=None, help="train on the first N examples only")
