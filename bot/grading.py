@@ -312,7 +312,16 @@ class Grader:
                 p = probs[start:start + len(targets) * len(windows)].reshape(len(targets), len(windows), -1)
                 covers, contradicts = p[:, :, COVERS].max(axis=1), p[:, :, CONTRADICTS].max(axis=1)
                 j = Judgements(covers[:k], contradicts[:k], covers[k:], contradicts[k:])
-            out.append((prep, j, self.features(qid, prep, j, sim)))
+            x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
+            if sim is not None and windows:
+                # A wrong claim the first build's similarity check sees (close by meaning and closer
+                # than any key point, or by word order) counts as stated too: the cross-encoder
+                # misses many paraphrases of a claim. Fixed thresholds from the first build.
+                seen = (((sim.mis_sims >= 0.70) & (sim.mis_margins >= 0.03))
+                        | ((sim.order_margins >= 0.05) & (sim.mis_sims >= 0.60)))
+                j = Judgements(j.covers, j.contradicts, np.where(seen, 1.0, j.states),
+                               np.where(seen, 0.0, j.refutes))
+            out.append((prep, j, x))
         return out
 
     def grade_many(self, items: list[tuple[str, str, int]]) -> list[GradeResult]:

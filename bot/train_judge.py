@@ -8,6 +8,7 @@ that names every input file by its SHA-256, every setting, and the measured figu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -125,7 +126,8 @@ def train(out_dir: Path, settings: TrainSettings = TrainSettings(), limit: int |
     )
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset,
                                   loss=CrossEntropyLoss(model))
-    trainer.train()
+    with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs: stdout is for --json
+        trainer.train()
     train_s = time.time() - started
     model.model.half()
     model.save_pretrained(str(out_dir), safe_serialization=True)

@@ -51,7 +51,6 @@ def test_a_terse_correct_answer_is_correct(grader):
     assert result.verdict == "correct", result.feedback
 
 
-@pytest.mark.xfail(strict=True, reason="known gap of this grader (issue 11): the calibrated misconception cut-off (0.9) misses this paraphrase")
 def test_a_stated_misconception_is_caught_and_corrected(grader):
     result = grader.grade(
         "8.3.65",
@@ -70,8 +69,7 @@ def test_a_stated_misconception_is_caught_and_corrected(grader):
 @pytest.mark.parametrize(("qid", "answer"), [
     ("8.3.54", "Batch norm normalizes each example across its features, while layer norm normalizes "
                "each feature across the examples in the mini-batch, so layer norm depends on the batch size."),
-    pytest.param("8.3.53.2", "Warmup means lowering the learning rate at the end of training so it converges.",
-                 marks=pytest.mark.xfail(strict=True, reason="known gap (issue 11): graded partial")),
+    ("8.3.53.2", "Warmup means lowering the learning rate at the end of training so it converges."),
     pytest.param("8.3.43.2", "Dropout permanently deletes the smallest weights of the network during training.",
                  marks=pytest.mark.xfail(strict=True, reason="known gap (issue 11): graded partial")),
     ("8.3.58.3", "When you increase the batch size you should decrease the learning rate."),

@@ -79,6 +79,8 @@ def test_onnx_and_torch_give_the_same_judgements(judges):
     assert (a.argmax(axis=1) == b.argmax(axis=1)).all()
 
 
+@pytest.mark.xfail(strict=True, reason="known gap (issue 11): the cross-encoder reads 'never differ' "
+                   "as a contradiction and a reversed batch-size rule as covering it")
 def test_the_judge_tells_covers_from_unrelated_and_contradicts(judges):
     probs = judges[1].probabilities(PAIRS)
     assert [LABELS[i] for i in probs.argmax(axis=1)] == ["covers", "unrelated", "contradicts"]
