@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.errors import EmptyAnswer, UnknownQuestion
-from bot.judge import CONTRADICTS, COVERS
+from bot.judge import CONTRADICTS, COVERS, strongest_window
 from bot.results import GradeResult, KeyPointResult, MisconceptionHit, Verdict
 from index.text import looks_like_code, split_sentences
 from knowledge.loader import KnowledgeBase
@@ -309,8 +309,9 @@ class Grader:
             if not windows:
                 j = Judgements.none(k, m)
             else:
-                p = probs[start:start + len(targets) * len(windows)].reshape(len(targets), len(windows), -1)
-                covers, contradicts = p[:, :, COVERS].max(axis=1), p[:, :, CONTRADICTS].max(axis=1)
+                p = strongest_window(probs[start:start + len(targets) * len(windows)]
+                                     .reshape(len(targets), len(windows), -1))
+                covers, contradicts = p[:, COVERS], p[:, CONTRADICTS]
                 j = Judgements(covers[:k], contradicts[:k], covers[k:], contradicts[k:])
             x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
             if sim is not None and windows:

@@ -16,12 +16,12 @@ import hashlib
 import logging
 import os
 import threading
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from bot.judge_data import LABELS
+from index import onnx
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class Judge:
                  max_length: int = MAX_LENGTH):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
         self.model_dir = Path(model_dir)
         self.max_length = max_length
@@ -53,54 +53,32 @@ class Judge:
         self._torch = torch
         self._lock = threading.Lock()
         self._session = None
+        self._model = None
         self.backend = backend
-        model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
-        model.eval()
-        self._model = model
         if backend == "onnx":
-            self._session = self._onnx_session(cache_dir or self.model_dir)
-            self._model = None  # the ONNX graph has its own copy of the weights
-        elif backend != "torch":
+            path = Path(cache_dir or self.model_dir) / f"judge-{weights_hash(self.model_dir)}.onnx"
+            if not path.exists():  # the torch weights are loaded only to export them, once
+                onnx.export(torch, self._load_torch(), self.tokenizer(["a claim"], ["an answer to it"],
+                            return_tensors="pt"), path, "logits", {0: "batch"})
+                log.info("exported the grading cross-encoder to %s", path)
+            self._session = onnx.session(path)
+        elif backend == "torch":
+            self._model = self._load_torch()
+        else:
             raise ValueError(f"unknown backend {backend!r}: use torch or onnx")
 
-    # -- ONNX -----------------------------------------------------------------------------------
-    def _onnx_session(self, cache_dir: Path):
-        import onnxruntime as ort
+    def _load_torch(self):
+        from transformers import AutoModelForSequenceClassification
 
-        path = Path(cache_dir) / f"judge-{weights_hash(self.model_dir)}.onnx"
-        if not path.exists():
-            self._export(path)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-    def _export(self, path: Path) -> None:
-        torch = self._torch
-        path.parent.mkdir(parents=True, exist_ok=True)
-        sample = self.tokenizer(["a claim"], ["an answer to it"], return_tensors="pt")
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer chatter about shapes that are dynamic anyway
-            torch.onnx.export(
-                self._model, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-                str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
-                output_names=["logits"], opset_version=17, dynamo=False,
-                dynamic_axes={name: {0: "batch", 1: "seq"}
-                              for name in ("input_ids", "attention_mask", "token_type_ids")}
-                | {"logits": {0: "batch"}},
-            )
-        os.replace(tmp, path)  # atomic: a second process never reads a half-written file
-        log.info("exported the grading cross-encoder to %s", path)
+        model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=self._torch.float32)
+        return model.eval()
 
     # -- judging --------------------------------------------------------------------------------
     def _logits(self, targets: list[str], answers: list[str]) -> np.ndarray:
         enc = self.tokenizer(targets, answers, truncation="only_second", max_length=self.max_length,
                              padding=True, return_tensors="np" if self._session else "pt")
         if self._session is not None:
-            feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
-            return self._session.run(["logits"], feeds)[0]
+            return self._session.run(["logits"], onnx.feeds(enc))[0]
         with self._torch.inference_mode():
             return self._model(**enc).logits.float().numpy()
 
@@ -142,13 +120,17 @@ class Judge:
     def judge(self, targets: list[str], windows: list[str]) -> np.ndarray:
         """(len(targets), 3): per target, P(covers) and P(contradicts) of its strongest window."""
         probs = self.probabilities([(t, w) for t in targets for w in windows])
-        probs = probs.reshape(len(targets), len(windows), len(LABELS))
-        if len(windows) == 1:
-            return probs[:, 0]
-        covers = probs[:, :, COVERS].max(axis=1)
-        contradicts = probs[:, :, CONTRADICTS].max(axis=1)
-        unrelated = np.clip(1.0 - covers - contradicts, 0.0, 1.0)
-        return np.stack([covers, contradicts, unrelated], axis=1)
+        return strongest_window(probs.reshape(len(targets), len(windows), len(LABELS)))
+
+
+def strongest_window(probs: np.ndarray) -> np.ndarray:
+    """(T, W, 3) judgements of T targets against W windows of one answer -> (T, 3): a claim is
+    covered (or contradicted) where any window says so."""
+    if probs.shape[1] == 1:
+        return probs[:, 0]
+    covers = probs[:, :, COVERS].max(axis=1)
+    contradicts = probs[:, :, CONTRADICTS].max(axis=1)
+    return np.stack([covers, contradicts, np.clip(1.0 - covers - contradicts, 0.0, 1.0)], axis=1)
 
 
 _shared: dict[tuple, Judge] = {}

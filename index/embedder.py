@@ -61,33 +61,18 @@ class Embedder:
         """The transformer of the sentence model as an ONNX graph (exported once, cached by a hash
         of its weights); pooling and normalisation stay in NumPy, as sentence-transformers does."""
         import hashlib
-        import warnings
 
-        import onnxruntime as ort
+        from index import onnx
 
         weights = sorted(Path(path).glob("*.safetensors")) or sorted(Path(path).glob("*.bin"))
         digest = hashlib.sha256(b"".join(w.read_bytes()[:1 << 20] + str(w.stat().st_size).encode()
                                          for w in weights) + self.model_name.encode()).hexdigest()[:16]
         target = cache_dir / f"embedder-{digest}.onnx"
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            bert = _hidden_states(self._torch, self._model[0].auto_model)
-            sample = self._model.tokenizer(["an example sentence"], return_tensors="pt")
-            tmp = target.with_suffix(f".tmp{os.getpid()}")
-            with self._torch.inference_mode(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._torch.onnx.export(
-                    bert, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
-                    str(tmp), input_names=["input_ids", "attention_mask", "token_type_ids"],
-                    output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                    dynamic_axes={n: {0: "batch", 1: "seq"} for n in
-                                  ("input_ids", "attention_mask", "token_type_ids", "last_hidden_state")},
-                )
-            os.replace(tmp, target)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
-        options.inter_op_num_threads = 1
-        return ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
+            onnx.export(self._torch, _hidden_states(self._torch, self._model[0].auto_model),
+                        self._model.tokenizer(["an example sentence"], return_tensors="pt"),
+                        target, "last_hidden_state", {0: "batch", 1: "seq"})
+        return onnx.session(target)
 
     def _forward(self, texts: list[str]) -> tuple[dict, np.ndarray, np.ndarray]:
         """(features, sentence vectors (B, D), token vectors (B, T, D)), both unit length."""
@@ -99,8 +84,9 @@ class Embedder:
             return features, emb.float().numpy(), tok.float().numpy()
         enc = self._model.tokenizer(texts, padding=True, truncation=True,
                                     max_length=self._model.max_seq_length, return_tensors="np")
-        feeds = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
-        hidden = self._session.run(["last_hidden_state"], feeds)[0]  # (B, T, D)
+        from index import onnx
+
+        hidden = self._session.run(["last_hidden_state"], onnx.feeds(enc))[0]  # (B, T, D)
         mask = enc["attention_mask"][..., None].astype(np.float32)
         emb = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
