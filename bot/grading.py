@@ -6,7 +6,10 @@ How a grade is made:
    or reordering an answer can never change its grade. Code keeps its line order.
 2. A fine-tuned cross-encoder (`bot.judge`) reads every key point and every misconception claim
    of the entry *together with* the answer and judges each pair: the answer covers it,
-   contradicts it, or does not address it. A pair model sees order, negation and numbers.
+   contradicts it, or does not address it. A pair model sees order, negation and numbers. Key
+   points are judged against windows of the answer (a point often spans sentences); misconception
+   claims against each sentence of prose, since over a long window the judge reads any on-topic
+   answer as stating every claim.
 3. A small multinomial logistic model (`bot/verdict_model.json`, fitted with cross-validation by
    question by `gradcheck eval grading --calibrate`) turns aggregates of those judgements, plus
    the similarity signals of `bot.similarity` (they still add accuracy), into P(correct),
@@ -16,7 +19,9 @@ How a grade is made:
    - correct needs enough required key points ticked, no required point contradicted and no
      misconception stated (else it is partial);
    - a wrong claim (a contradicted required point, a stated misconception) beside too little of
-     the core is incorrect: a confident wrong claim.
+     the core is incorrect: a confident wrong claim;
+   - an answer far closer to an unrelated question's reference than to its own is never correct
+     (fluent text about something else).
    The ticks, the feedback and the rules read the same judgements, so they agree.
 4. score = P(correct) + 0.5 x P(partial), clipped to the verdict's band (correct 0.7-1,
    partial 0.35-0.7, incorrect 0-0.35). Each hint used caps the score (not the verdict).
@@ -28,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +72,13 @@ class GradingParams:
     #                                    points is partial (a slip); below it, incorrect
     correct_share: float = 0.5  # share of required points an answer must cover to be correct
     hint_cost: float = 0.15  # each hint lowers the best possible score by this much
+    window_tokens: int = 208  # answer tokens the judge reads at once for key points (a key point
+    #                           often needs two or three sentences). Misconception claims are
+    #                           judged sentence by sentence (prose): over a long window the judge
+    #                           reads every on-topic answer as stating every claim.
+    off_question: float = -0.10  # an answer this much closer (cosine) to an unrelated question's
+    #                              reference than to its own cannot be correct (on dev: 2 of 182
+    #                              correct answers are that far off; every copied reference is)
 
 
 @dataclass
@@ -125,6 +137,7 @@ class Judgements:
     contradicts: np.ndarray  # (K,) P(the answer contradicts it)
     states: np.ndarray  # (M,) P(the answer states the misconception)
     refutes: np.ndarray  # (M,) P(the answer contradicts the misconception)
+    off_question: float = 0.0  # see GradingParams.off_question (similarity; 0 when unknown)
 
     @classmethod
     def none(cls, k: int, m: int) -> Judgements:
@@ -138,6 +151,7 @@ class Decision:
     covered: np.ndarray  # (K,) bool: ✓
     contradicted: np.ndarray  # (K,) bool
     stated: np.ndarray  # (M,) bool
+    off_question: bool = False  # reads like an answer to another question
 
 
 def required_mask(entry: Entry) -> np.ndarray:
@@ -208,13 +222,14 @@ def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims
         probs = np.array([1.0, 0.0, 0.0]) if required_share >= params.correct_share else (
             np.array([0.0, 1.0, 0.0]) if covered.any() else np.array([0.0, 0.0, 1.0]))
     verdict: Verdict = VERDICTS[int(np.argmax(probs))]
-    if verdict == "correct" and (serious or required_share < params.correct_share - 1e-9):
+    off_question = j.off_question < params.off_question
+    if verdict == "correct" and (serious or off_question or required_share < params.correct_share - 1e-9):
         verdict = "partial"
     if serious and required_share < params.wrong_with_substance:
         verdict = "incorrect"  # a confident wrong claim with too little of the core
     low, high = SCORE_BANDS[verdict]
     score = float(np.clip(probs[0] + 0.5 * probs[1], low, high))
-    return Decision(verdict, score, covered, contradicted, stated)
+    return Decision(verdict, score, covered, contradicted, stated, off_question)
 
 
 def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
@@ -225,6 +240,8 @@ def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
         return "There is nothing here to grade yet: say what happens and why."
     points = entry.key_point_texts
     parts = [{"correct": "Solid answer.", "partial": "Partly there.", "incorrect": "Not there yet."}[d.verdict]]
+    if d.off_question:
+        parts.append("This reads more like an answer to a different question; answer the one asked.")
     good = [points[i] for i in np.flatnonzero(d.covered)]
     if good:
         parts.append("You covered: " + "; ".join(k.rstrip(".") for k in good) + ".")
@@ -293,26 +310,34 @@ class Grader:
         layout = []  # per answer: (targets, windows, start)
         for (qid, _), prep in zip(items, prepared, strict=True):
             entry = self.entry(qid)
-            targets = [*entry.key_point_texts, *(m.claim for m in entry.misconceptions)]
             joiner = "\n" if prep.code or "\n" in prep.text else " "
-            windows = [] if prep.no_claims else self.judge.answer_windows(prep.sentences, joiner=joiner)
-            layout.append((entry, targets, windows, len(pairs)))
-            pairs.extend((t, w) for t in targets for w in windows)
+            windows = [] if prep.no_claims else self.judge.answer_windows(
+                prep.sentences, budget=self.params.window_tokens, joiner=joiner)
+            claims = [m.claim for m in entry.misconceptions]
+            # Sentence by sentence for prose; code is read whole (a line alone says little).
+            singles = windows if prep.code or not windows else self.judge.answer_windows(prep.sentences, budget=1)
+            layout.append((entry, windows, singles, len(pairs)))
+            pairs.extend((t, w) for t in entry.key_point_texts for w in windows)
+            pairs.extend((t, w) for t in claims for w in singles)
         probs = self.judge.probabilities(pairs)
         sims = [None] * len(items)
         if self.similarity is not None:
             sims = self.similarity.signals_many([(qid, p.sentences, " ".join(p.sentences), p.no_claims is not None)
                                                  for (qid, _), p in zip(items, prepared, strict=True)])
+        margins = np.zeros(len(items))
+        if self.similarity is not None:
+            margins = self.similarity.off_question_margins([q for q, _ in items], [p.text for p in prepared])
         out = []
-        for (qid, _), prep, sim, (entry, targets, windows, start) in zip(items, prepared, sims, layout, strict=True):
+        for (qid, _), prep, sim, margin, (entry, windows, singles, start) in zip(
+                items, prepared, sims, margins, layout, strict=True):
             k, m = len(entry.key_points), len(entry.misconceptions)
             if not windows:
                 j = Judgements.none(k, m)
             else:
-                p = strongest_window(probs[start:start + len(targets) * len(windows)]
-                                     .reshape(len(targets), len(windows), -1))
-                covers, contradicts = p[:, COVERS], p[:, CONTRADICTS]
-                j = Judgements(covers[:k], contradicts[:k], covers[k:], contradicts[k:])
+                mid = start + k * len(windows)
+                p = strongest_window(probs[start:mid].reshape(k, len(windows), -1))
+                q = strongest_window(probs[mid:mid + m * len(singles)].reshape(m, len(singles), -1))
+                j = Judgements(p[:, COVERS], p[:, CONTRADICTS], q[:, COVERS], q[:, CONTRADICTS], float(margin))
             x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
             if sim is not None and windows:
                 # A wrong claim the first build's similarity check sees (close by meaning and closer
@@ -320,8 +345,7 @@ class Grader:
                 # misses many paraphrases of a claim. Fixed thresholds from the first build.
                 seen = (((sim.mis_sims >= 0.70) & (sim.mis_margins >= 0.03))
                         | ((sim.order_margins >= 0.05) & (sim.mis_sims >= 0.60)))
-                j = Judgements(j.covers, j.contradicts, np.where(seen, 1.0, j.states),
-                               np.where(seen, 0.0, j.refutes))
+                j = replace(j, states=np.where(seen, 1.0, j.states), refutes=np.where(seen, 0.0, j.refutes))
             out.append((prep, j, x))
         return out
 

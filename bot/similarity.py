@@ -172,6 +172,26 @@ class SimilaritySignals:
                 )
             return self._refs[question_id]
 
+    def off_question_margins(self, question_ids: list[str], answers: list[str]) -> np.ndarray:
+        """Per answer: cosine to its own question's reference answer minus the best cosine to the
+        reference of an unrelated question (sub-questions of one book question are related). A
+        fluent answer to another question is far closer to that question's reference."""
+        with self._refs_lock:
+            if not hasattr(self, "_all_refs"):
+                ids = sorted(self.kb.entries)
+                vecs = self.embedder.encode([self.kb.entries[i].reference_answer for i in ids])
+                self._all_refs = (ids, vecs)
+        ids, vecs = self._all_refs
+        sims = self.embedder.encode(answers) @ vecs.T  # (N, E)
+        group = [self.kb.entries[i].parent or i for i in ids]
+        out = np.empty(len(answers))
+        for n, qid in enumerate(question_ids):
+            mine = self.kb.entries[qid].parent or qid
+            own = sims[n, ids.index(qid)]
+            others = [sims[n, k] for k, g in enumerate(group) if g != mine]
+            out[n] = own - max(others, default=-1.0)
+        return out
+
     def signals_many(self, items: list[tuple[str, list[str], str, bool]]) -> list[Signals]:
         """items: (question id, sentences, text, no claims); one model call for all of them."""
         refs = [self.reference(qid) for qid, _, _, _ in items]

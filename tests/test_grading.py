@@ -199,6 +199,18 @@ def test_every_reference_answer_is_correct_for_its_own_entry(grader, kb):
     assert not failures, failures
 
 
+def test_every_entrys_key_points_stated_together_are_correct(grader, kb):
+    """What the Discord flows send as a full answer: every key point, with every required one ✓."""
+    items = [(qid, " ".join(e.key_point_texts) + suffix, 0) for qid, e in kb.entries.items()
+             for suffix in ("", " secret-ana-1")]
+    failures = []
+    for (qid, _, _), r in zip(items, grader.grade_many(items), strict=True):
+        missed = [kp.text for kp in r.key_points if kp.required and not kp.covered]
+        if r.verdict != "correct" or missed or r.misconceptions:
+            failures.append((qid, r.verdict, missed, [m.text for m in r.misconceptions]))
+    assert not failures, failures
+
+
 def test_every_misconception_claim_alone_is_incorrect(grader, kb):
     items = [(qid, m.claim, 0) for qid, e in kb.entries.items() for m in e.misconceptions]
     failures = [(qid, claim, r.verdict) for (qid, claim, _), r in zip(items, grader.grade_many(items), strict=True)
@@ -206,7 +218,6 @@ def test_every_misconception_claim_alone_is_incorrect(grader, kb):
     assert not failures, failures
 
 
-@pytest.mark.xfail(strict=True, reason="known gap of this grader (issue 11): some other-question references still pass")
 def test_another_questions_reference_is_never_correct(grader, kb):
     entries = sorted(kb.entries.values(), key=lambda e: e.id)
     items = []
