@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.grading import decide
-from bot.lexical import BM25, TfIdf
+from bot.grading.grader import decide
+from index.lexical import BM25, TfIdf
 
 LABELS = ("correct", "partial", "incorrect")
 FOLDS = 5
@@ -106,7 +106,7 @@ CALIBRATION_GRID = {
 
 
 def _predict(grader, rows, judged, params, model) -> list[str]:
-    from bot.grading import required_mask
+    from bot.grading.grader import required_mask
 
     out = []
     for r, (prep, j, x) in zip(rows, judged, strict=True):
@@ -121,9 +121,9 @@ def calibrate_model(grader, rows, judged):
     """Fit the verdict model on `rows`, then the rule thresholds with the best objective there."""
     from dataclasses import replace
 
-    from bot.calibration import fit_verdict_model
-    from bot.grading import JUDGE_FEATURES, GradingParams
-    from bot.similarity import FEATURES as SIMILARITY_FEATURES
+    from bot.grading.calibration import fit_verdict_model
+    from bot.grading.grader import JUDGE_FEATURES, GradingParams
+    from bot.grading.similarity import FEATURES as SIMILARITY_FEATURES
 
     names = JUDGE_FEATURES + (tuple(f"sim_{f}" for f in SIMILARITY_FEATURES) if grader.similarity else ())
     labels = [r["label"] for r in rows]
@@ -161,7 +161,7 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
             "method": "key-point judgements + similarity signals, shipped verdict model"}
     from dataclasses import asdict
 
-    from bot.calibration import question_folds
+    from bot.grading.calibration import question_folds
 
     qids = np.array([r["question_id"] for r in rows])
     preds = np.empty(len(rows), dtype=object)
@@ -184,7 +184,7 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
 
 
 def _tfidf_grading(kb, rows: list[dict]) -> dict:
-    from bot.calibration import question_folds
+    from bot.grading.calibration import question_folds
 
     refs = {qid: e.reference_answer for qid, e in kb.entries.items()}
     tfidf = TfIdf(list(refs.values()) + [r["answer"] for r in rows])
@@ -311,7 +311,7 @@ def _eval_beetle(path: str, baseline: str | None, runtime_factory: Callable) -> 
 
 
 def _eval_mohler(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
-    from bot.asag import reference_only_scores
+    from bot.grading.asag import reference_only_scores
 
     rows = read_mohler(path)
     gold = np.array([float(r["score_avg"]) for r in rows])

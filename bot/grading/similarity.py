@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.lexical import TfIdf, content_words, rouge_l
+from index.lexical import TfIdf, content_words, rouge_l
 from index.store import VectorIndex
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Entry

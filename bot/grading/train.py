@@ -95,8 +95,7 @@ def train(out_dir: Path, settings: TrainSettings = TrainSettings(), limit: int |
     )
     from sentence_transformers.cross_encoder.losses import CrossEntropyLoss
 
-    from bot.settings import BUNDLED_MODEL
-    from index.embedder import resolve_model_path
+    from index.embedder import BUNDLED_MODEL, resolve_model_path
     from knowledge.loader import load_knowledge
 
     _seed_everything(settings.seed)
@@ -158,7 +157,7 @@ def train(out_dir: Path, settings: TrainSettings = TrainSettings(), limit: int |
     }
     if beetle_test is not None and beetle_test.exists():
         from bot.beetle import eval_beetle_judge, read_beetle
-        from bot.judge import Judge
+        from bot.grading.judge import Judge
 
         card["metrics"]["beetle"] = eval_beetle_judge(read_beetle(str(beetle_test)),
                                                       Judge(model_dir=out_dir, backend="torch"))
