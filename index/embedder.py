@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.settings import BUNDLED_MODEL
+from bot.app.settings import BUNDLED_MODEL
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.discord_bot.logic import (
+from bot.domain.errors import UserError
+from bot.frontends.discord.logic import (
     ANYONE,
     QuizRef,
     RateLimiter,
@@ -24,7 +25,6 @@ from bot.discord_bot.logic import (
     strip_mention,
     week_start,
 )
-from bot.errors import UserError
 
 KNOWN = {"8.3.41", "8.3.65", "8.3.66.1", "8.3.x.nonconvex"}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot import metrics
-from bot.mock.store import MockStore
+from bot.app import metrics
+from bot.storage.mock import MockStore
 from tests import test_discord
 from tests.fake_discord import EPHEMERAL, MODAL, UPDATE, FakeDiscord
 from tests.test_discord import bot_settings, buttons, embed_text, running, serving

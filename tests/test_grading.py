@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from bot.domain.errors import EmptyAnswer, UnknownQuestion
 
 RANK = {"incorrect": 0, "partial": 1, "correct": 2}

@@ -1,10 +1,12 @@
-"""The mock-night state machine (bot.mock.night) and its storage (bot.mock.store), no Discord."""
+"""The mock-night state machine (bot.tutor.night) and its storage (bot.storage.mock), no Discord."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.mock.night import (
+from bot.storage.mock import MockStore
+from bot.storage.progress import ProgressStore
+from bot.tutor.night import (
     FINISHED,
     LOBBY,
     OPEN,
@@ -19,8 +21,6 @@ from bot.mock.night import (
     make_pairs,
     missed_most,
 )
-from bot.mock.store import MockStore
-from bot.progress import ProgressStore
 
 HOST, ANA, BEN, CY = 1, 2, 3, 4
 T0 = 1_900_000_000.0

@@ -18,9 +18,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-import bot.progress as progress
-from bot.db import Base, create_engine, upgrade_database
-from bot.progress import (
+import bot.storage.progress as progress
+from bot.domain.results import GradeResult, KeyPointResult
+from bot.storage.database import Base, create_engine, upgrade_database
+from bot.storage.progress import (
     ProgressStore,
     StorageError,
     TopicMastery,
@@ -29,7 +30,6 @@ from bot.progress import (
     rank_weakest,
     readiness,
 )
-from bot.results import GradeResult, KeyPointResult
 from tests.postgres import fresh_schema
 
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)

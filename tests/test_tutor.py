@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import EmptyAnswer, UserError
-from bot.progress import ProgressStore, StorageError
-from bot.tutor import (
+from bot.domain.errors import EmptyAnswer, UserError
+from bot.storage.progress import ProgressStore, StorageError
+from bot.tutor.session import (
     REVEALED_ANSWER,
     ConflictingFilters,
     NoMoreHints,

@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from bot.domain.errors import EmptyAnswer, UnknownQuestion
 from bot.domain.results import GradeResult, KeyPointResult, MisconceptionHit, Verdict
-
 from bot.grading.judge import CONTRADICTS, COVERS, strongest_window
 from index.text import looks_like_code, split_sentences
 from knowledge.loader import KnowledgeBase
