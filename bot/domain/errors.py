@@ -28,3 +28,10 @@ def closest(word: str, choices: list[str], n: int = 3) -> list[str]:
         prefix = [c for c in choices if c.startswith(word) or word.startswith(c)]
         found = prefix[:n]
     return found
+
+
+class StorageError(RuntimeError):
+    """The database cannot be used (corrupt, locked, unreachable, too new). One line, names it.
+
+    Defined here, not in bot.storage, so the tutor can tell "graded but not saved" apart without
+    importing the database layer."""

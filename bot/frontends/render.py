@@ -5,8 +5,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from bot.domain.enums import DIFFICULTY_NAMES
 from bot.domain.results import AskResult, GradeResult
-from knowledge.schema import DIFFICULTY_NAMES, Entry
+from knowledge.schema import Entry
 
 VERDICT_STYLE = {"correct": "bold green", "partial": "bold yellow", "incorrect": "bold red"}
 

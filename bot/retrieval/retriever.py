@@ -20,12 +20,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from bot.domain.enums import DIFFICULTY_NAMES
 from bot.domain.results import AskResult, SearchHit
 from index.lexical import BM25
 from index.store import VectorIndex
 from index.text import split_sentences
 from knowledge.loader import KnowledgeBase
-from knowledge.schema import DIFFICULTY_NAMES
 
 # Misconception rows match questions that state the misconception, which still points at the
 # right entry, but a little less surely than the entry's own claims.

@@ -1,7 +1,8 @@
-"""Storage schema and engine: SQLAlchemy 2 (async); SQLite by default, PostgreSQL at scale.
+"""The database: one `Database` owns the engine, opens it (migrating first) and closes it.
 
-The tables are declared here; the schema itself is created and evolved only by the Alembic
-migrations in bot/migrations (hand-written, applied on open by `upgrade_database`).
+SQLAlchemy 2 (async); SQLite by default, PostgreSQL at scale. Start-up opens one Database and
+passes it to every store (bot.storage.progress, .qotd, .mock), so there is one engine per process
+and the migrations have always run before any store is used.
 """
 
 from __future__ import annotations
@@ -10,268 +11,25 @@ import asyncio
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    DateTime,
-    Float,
-    ForeignKeyConstraint,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    event,
-)
+from alembic.util import CommandError
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+
+from bot.domain.errors import StorageError
+
+__all__ = ["Database", "SqlStore", "StorageError"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 # Execution option asking for a write transaction; on SQLite it becomes BEGIN IMMEDIATE.
 WRITE_OPTION = "gradcheck_write"
-
-
-class StorageError(RuntimeError):
-    """The database cannot be used (corrupt, locked, unreachable, too new). One line, names it."""
-
-
-# --- schema -----------------------------------------------------------------------------------
-
-
-class UTCDateTime(TypeDecorator):
-    """Timezone-aware UTC datetimes on every backend.
-
-    SQLite has no timezone type, so values are stored as naive UTC text (which also sorts
-    correctly) and come back with tzinfo=UTC; PostgreSQL uses timestamptz.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass a timezone-aware one (UTC)")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# INTEGER PRIMARY KEY is SQLite's auto-increment rowid; elsewhere use 64 bits.
-BigIntId = BigInteger().with_variant(Integer(), "sqlite")
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-class Attempt(Base):
-    """One graded answer (kept in full: history, stats and leaderboards are computed from it)."""
-
-    __tablename__ = "attempts"
-    __table_args__ = (
-        CheckConstraint("verdict IN ('correct', 'partial', 'incorrect')", name="verdict"),
-        Index(None, "user_id", "created_at"),
-        Index(None, "guild_id", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    user_id: Mapped[str] = mapped_column(String(64))
-    guild_id: Mapped[str | None] = mapped_column(String(64))
-    question_id: Mapped[str] = mapped_column(String(64))
-    answer: Mapped[str] = mapped_column(Text)
-    verdict: Mapped[str] = mapped_column(String(16))
-    score: Mapped[float] = mapped_column(Float)
-    hints_used: Mapped[int] = mapped_column(Integer, default=0)
-    seconds: Mapped[float | None] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Review(Base):
-    """SM-2 state per (user, question): see bot.tutor.scheduling."""
-
-    __tablename__ = "reviews"
-    __table_args__ = (Index(None, "user_id", "due_at"),)
-
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    ease: Mapped[float] = mapped_column(Float)
-    interval_days: Mapped[float] = mapped_column(Float)
-    repetitions: Mapped[int] = mapped_column(Integer)
-    lapses: Mapped[int] = mapped_column(Integer)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_score: Mapped[float | None] = mapped_column(Float)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class KeyPointProgress(Base):
-    """Per key point of a question (index into the entry's key_points): streak and mastery."""
-
-    __tablename__ = "key_point_progress"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["user_id", "question_id"],
-            ["reviews.user_id", "reviews.question_id"],
-            ondelete="CASCADE",
-        ),
-        Index(None, "user_id", "due_at"),
-    )
-
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key_point_index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    times_covered: Mapped[int] = mapped_column(Integer)
-    streak: Mapped[int] = mapped_column(Integer)
-    mastered: Mapped[bool] = mapped_column(Boolean)
-    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class QotdSchedule(Base):
-    """Question of the day, per Discord server: where and when (UTC), and today's post."""
-
-    __tablename__ = "qotd_schedules"
-    __table_args__ = (
-        CheckConstraint("post_hour BETWEEN 0 AND 23 AND post_minute BETWEEN 0 AND 59", name="time"),
-        Index(None, "thread_id"),
-    )
-
-    guild_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    channel_id: Mapped[str] = mapped_column(String(64))
-    post_hour: Mapped[int] = mapped_column(Integer)
-    post_minute: Mapped[int] = mapped_column(Integer)
-    question_id: Mapped[str | None] = mapped_column(String(64))  # the latest post's question
-    thread_id: Mapped[str | None] = mapped_column(String(64))  # its thread of answers
-    last_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class MockNight(Base):
-    """A group mock-interview night (bot.mock): its settings and where its state machine is."""
-
-    __tablename__ = "mock_nights"
-    __table_args__ = (Index(None, "guild_id", "created_at"), Index(None, "state"))
-
-    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
-    guild_id: Mapped[str] = mapped_column(String(64))
-    channel_id: Mapped[str] = mapped_column(String(64))
-    thread_id: Mapped[str | None] = mapped_column(String(64))
-    lobby_message_id: Mapped[str | None] = mapped_column(String(64))
-    host_id: Mapped[str] = mapped_column(String(64))
-    mode: Mapped[str] = mapped_column(String(16))
-    rounds_total: Mapped[int] = mapped_column(Integer)
-    seconds: Mapped[int] = mapped_column(Integer)
-    difficulty: Mapped[str | None] = mapped_column(String(8))
-    topics: Mapped[str] = mapped_column(Text)  # comma-separated
-    state: Mapped[str] = mapped_column(String(16))
-    paused_from: Mapped[str | None] = mapped_column(String(16))
-    remaining: Mapped[float | None] = mapped_column(Float)
-    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    end_note: Mapped[str | None] = mapped_column(Text)
-
-
-class MockParticipant(Base):
-    __tablename__ = "mock_participants"
-    __table_args__ = (
-        ForeignKeyConstraint(["night_id"], ["mock_nights.id"], ondelete="CASCADE"),
-    )
-
-    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
-    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    role: Mapped[str | None] = mapped_column(String(16))
-    partner_id: Mapped[str | None] = mapped_column(String(64))
-
-
-class MockRound(Base):
-    __tablename__ = "mock_rounds"
-    __table_args__ = (
-        ForeignKeyConstraint(["night_id"], ["mock_nights.id"], ondelete="CASCADE"),
-    )
-
-    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
-    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    question_id: Mapped[str] = mapped_column(String(64))
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    skipped: Mapped[bool] = mapped_column(Boolean)
-    paused_seconds: Mapped[float] = mapped_column(Float)
-    message_id: Mapped[str | None] = mapped_column(String(64))
-
-
-class MockAnswer(Base):
-    """Stored the moment it is submitted; the grade (and an interviewer's marks) when known."""
-
-    __tablename__ = "mock_answers"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["night_id", "round_number"], ["mock_rounds.night_id", "mock_rounds.number"],
-            ondelete="CASCADE",
-        ),
-    )
-
-    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
-    round_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    answer: Mapped[str] = mapped_column(Text)
-    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    seconds: Mapped[float] = mapped_column(Float)
-    verdict: Mapped[str | None] = mapped_column(String(16))
-    score: Mapped[float | None] = mapped_column(Float)
-    covered: Mapped[str | None] = mapped_column(String(64))  # "1,0,1": per key point
-    marks: Mapped[str | None] = mapped_column(String(64))  # interviewer's, "1,0,-" ("-": unmarked)
-    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class MockSettings(Base):
-    """Per server: the role (besides Manage Events / Manage Server) that may host nights."""
-
-    __tablename__ = "mock_settings"
-
-    guild_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    host_role_id: Mapped[str | None] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-attempts = Attempt.__table__
-reviews = Review.__table__
-key_point_progress = KeyPointProgress.__table__
-qotd_schedules = QotdSchedule.__table__
-mock_nights = MockNight.__table__
-mock_participants = MockParticipant.__table__
-mock_rounds = MockRound.__table__
-mock_answers = MockAnswer.__table__
-mock_settings = MockSettings.__table__
 
 
 # --- engine -----------------------------------------------------------------------------------
@@ -439,26 +197,103 @@ def storage_error(label: str, exc: BaseException) -> StorageError:
     return StorageError(f"{label} {reason}")
 
 
-class SqlStore:
-    """What every store over this database shares: the engine, a writer for serialised writes,
-    a label for messages, and one place that turns driver errors into a clear StorageError."""
+
+class Database:
+    """The engine of one database, migrated when opened. Open with `await Database.open(url)`."""
 
     def __init__(self, engine: AsyncEngine, label: str):
-        self._engine = engine
-        self._writer = writer(engine)
-        self._label = label
+        self.engine = engine
+        self.writer = writer(engine)  # same pool; its transactions are write transactions
+        self.label = label
+        self._closed = False
 
     @classmethod
-    def open(cls, url: str):
+    async def open(
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        **engine_kwargs: Any,
+    ) -> Database:
+        """Open (and migrate) the database at `url`.
+
+        `schema` puts every table in that PostgreSQL schema; `engine_kwargs` go to
+        create_async_engine. Raises StorageError, one line naming the database, when it cannot be
+        used; it never deletes or resets anything.
+        """
         parsed = normalize_url(url)
-        return cls(create_engine(parsed), database_label(parsed))
+        label = database_label(parsed)
+        if parsed.get_backend_name() == "sqlite":
+            path = sqlite_path(parsed)
+            if path is None:
+                raise StorageError(
+                    f"{label} is in memory, which is not supported (every connection would see "
+                    "its own empty database); use a file"
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(
+                    f"{label} cannot be created: no folder {path.parent} ({exc.strerror})"
+                ) from exc
+        options: dict[str, Any] = {"busy_timeout_ms": busy_timeout_ms, **engine_kwargs}
+        if schema is not None:
+            options["schema"] = schema
+        try:
+            await asyncio.to_thread(upgrade_database, parsed, **options)
+        except (DBAPIError, OSError, PoolTimeoutError, CommandError) as exc:
+            raise storage_error(label, exc) from exc
+        return cls(create_engine(parsed, **options), label)
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        if not self._closed:
+            self._closed = True
+            await self.engine.dispose()
 
     @contextmanager
-    def _guard(self) -> Iterator[None]:
+    def guard(self, owner: str = "Database") -> Iterator[None]:
+        """Turn driver errors into one-line StorageErrors naming the database."""
+        if self._closed:
+            raise StorageError(f"{self.label} is closed ({owner}.close() was called)")
         try:
             yield
         except (DBAPIError, OSError, PoolTimeoutError) as exc:
-            raise storage_error(self._label, exc) from exc
+            raise storage_error(self.label, exc) from exc
+
+
+class SqlStore:
+    """What every store shares: the Database it reads and writes through.
+
+    Built on the process's Database by start-up (`Store(database)`); `await Store.open(url)`
+    opens a Database of its own (tools and tests), which `close()` then closes.
+    """
+
+    def __init__(self, database: Database, *, owns_database: bool = False):
+        self.database = database
+        self._owns = owns_database
+
+    @classmethod
+    async def open(cls, url: str, **options: Any):
+        return cls(await Database.open(url, **options), owns_database=True)
+
+    async def close(self) -> None:
+        if self._owns:
+            await self.database.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def _engine(self) -> AsyncEngine:
+        return self.database.engine
+
+    @property
+    def _writer(self) -> AsyncEngine:
+        return self.database.writer
+
+    def _guard(self):
+        return self.database.guard(type(self).__name__)

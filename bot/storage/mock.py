@@ -3,7 +3,7 @@
 `save(night)` writes the night, its participants and rounds after every event; answers are
 written on their own, the moment they are submitted (`add_answer`) and again when graded
 (`set_grade`), so a crash between the two loses no answer (it is graded at the reveal).
-Opened after ProgressStore.open has migrated the database; SQLAlchemy Core, so SQLite and
+The tables (migration 0003) are declared here, beside the store; SQLAlchemy Core, so SQLite and
 PostgreSQL run the same statements. Errors become one-line StorageErrors.
 """
 
@@ -12,18 +12,129 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from bot.storage.database import (
-    SqlStore,
-    mock_answers,
-    mock_nights,
-    mock_participants,
-    mock_rounds,
-    mock_settings,
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    func,
+    insert,
+    select,
+    update,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.domain.enums import Difficulty, NightMode, NightState, Role
+from bot.storage.base import Base, BigIntId, UTCDateTime
+from bot.storage.database import SqlStore
 from bot.tutor.night import FINISHED, Answer, Night, Participant, Round
+
+
+class MockNight(Base):
+    """A group mock-interview night (bot.mock): its settings and where its state machine is."""
+
+    __tablename__ = "mock_nights"
+    __table_args__ = (Index(None, "guild_id", "created_at"), Index(None, "state"))
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    guild_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_id: Mapped[str | None] = mapped_column(String(64))
+    lobby_message_id: Mapped[str | None] = mapped_column(String(64))
+    host_id: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    rounds_total: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(Integer)
+    difficulty: Mapped[str | None] = mapped_column(String(8))
+    topics: Mapped[str] = mapped_column(Text)  # comma-separated
+    state: Mapped[str] = mapped_column(String(16))
+    paused_from: Mapped[str | None] = mapped_column(String(16))
+    remaining: Mapped[float | None] = mapped_column(Float)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_note: Mapped[str | None] = mapped_column(Text)
+
+
+class MockParticipant(Base):
+    __tablename__ = "mock_participants"
+    __table_args__ = (
+        ForeignKeyConstraint(["night_id"], ["mock_nights.id"], ondelete="CASCADE"),
+    )
+
+    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    role: Mapped[str | None] = mapped_column(String(16))
+    partner_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class MockRound(Base):
+    __tablename__ = "mock_rounds"
+    __table_args__ = (
+        ForeignKeyConstraint(["night_id"], ["mock_nights.id"], ondelete="CASCADE"),
+    )
+
+    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    question_id: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    skipped: Mapped[bool] = mapped_column(Boolean)
+    paused_seconds: Mapped[float] = mapped_column(Float)
+    message_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class MockAnswer(Base):
+    """Stored the moment it is submitted; the grade (and an interviewer's marks) when known."""
+
+    __tablename__ = "mock_answers"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["night_id", "round_number"], ["mock_rounds.night_id", "mock_rounds.number"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    night_id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=False)
+    round_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[str] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    score: Mapped[float | None] = mapped_column(Float)
+    covered: Mapped[str | None] = mapped_column(String(64))  # "1,0,1": per key point
+    marks: Mapped[str | None] = mapped_column(String(64))  # interviewer's, "1,0,-" ("-": unmarked)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MockSettings(Base):
+    """Per server: the role (besides Manage Events / Manage Server) that may host nights."""
+
+    __tablename__ = "mock_settings"
+
+    guild_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host_role_id: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+
+mock_nights = MockNight.__table__
+mock_participants = MockParticipant.__table__
+mock_rounds = MockRound.__table__
+mock_answers = MockAnswer.__table__
+mock_settings = MockSettings.__table__
+
 
 N, P, R, A = mock_nights.c, mock_participants.c, mock_rounds.c, mock_answers.c
 
@@ -157,16 +268,17 @@ class MockStore(SqlStore):
                     select(mock_answers).where(A.night_id == night_id))).all()
         night = Night(
             int(row.guild_id), int(row.channel_id), int(row.host_id), row.rounds_total,
-            row.seconds, row.difficulty, tuple(t for t in row.topics.split(",") if t), row.mode,
+            row.seconds, _enum(Difficulty, row.difficulty), tuple(t for t in row.topics.split(",") if t),
+            NightMode(row.mode),
             id=int(row.id), thread_id=_int(row.thread_id),
-            lobby_message_id=_int(row.lobby_message_id), state=row.state,
-            paused_from=row.paused_from, remaining=row.remaining, deadline=_ts(row.deadline),
+            lobby_message_id=_int(row.lobby_message_id), state=NightState(row.state),
+            paused_from=_enum(NightState, row.paused_from), remaining=row.remaining, deadline=_ts(row.deadline),
             created_at=_ts(row.created_at) or 0.0, ended_at=_ts(row.ended_at),
             end_note=row.end_note,
         )
         for p in people:
             night.participants[int(p.user_id)] = Participant(
-                int(p.user_id), p.name, _ts(p.joined_at) or 0.0, _ts(p.left_at), p.role,
+                int(p.user_id), p.name, _ts(p.joined_at) or 0.0, _ts(p.left_at), _enum(Role, p.role),
                 _int(p.partner_id))
         for r in rounds:
             night.rounds.append(Round(
@@ -223,6 +335,10 @@ async def _save_participant(conn: AsyncConnection, night_id: int, p: Participant
     await _upsert(conn, mock_participants, {"night_id": night_id, "user_id": str(p.user_id)}, {
         "name": p.name[:100], "joined_at": _dt(p.joined_at), "left_at": _dt(p.left_at),
         "role": p.role, "partner_id": _id(p.partner_id)})
+
+
+def _enum(kind, value: str | None):
+    return None if value is None else kind(value)
 
 
 def _int(value: str | None) -> int | None:

@@ -1,7 +1,7 @@
-"""Question-of-the-day settings per server, in the qotd_schedules table (migration 0002).
+"""Question-of-the-day settings per server: the qotd_schedules table (migration 0002) and its store.
 
-Opened after ProgressStore.open has migrated the database, on the same URL; SQLAlchemy Core,
-so SQLite and PostgreSQL run the same statements. Errors become one-line StorageErrors.
+SQLAlchemy Core, so SQLite and PostgreSQL run the same statements; errors become one-line
+StorageErrors.
 """
 
 from __future__ import annotations
@@ -9,12 +9,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CheckConstraint, Index, Integer, String, delete, select, update
+from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.storage.database import (
-    SqlStore,
-    qotd_schedules,
-)
+from bot.storage.base import Base, UTCDateTime
+from bot.storage.database import SqlStore
+
+
+class QotdScheduleRow(Base):
+    """Question of the day, per Discord server: where and when (UTC), and today's post."""
+
+    __tablename__ = "qotd_schedules"
+    __table_args__ = (
+        CheckConstraint("post_hour BETWEEN 0 AND 23 AND post_minute BETWEEN 0 AND 59", name="time"),
+        Index(None, "thread_id"),
+    )
+
+    guild_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    post_hour: Mapped[int] = mapped_column(Integer)
+    post_minute: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[str | None] = mapped_column(String(64))  # the latest post's question
+    thread_id: Mapped[str | None] = mapped_column(String(64))  # its thread of answers
+    last_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+
+qotd_schedules = QotdScheduleRow.__table__
 
 T = qotd_schedules.c
 

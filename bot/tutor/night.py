@@ -16,10 +16,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.domain.enums import Difficulty, NightMode, NightState, Role
 from bot.domain.errors import UserError
 
-LOBBY, OPEN, REVEAL, PAUSED, FINISHED = "lobby", "open", "reveal", "paused", "finished"
-STATES = (LOBBY, OPEN, REVEAL, PAUSED, FINISHED)
+LOBBY, OPEN, REVEAL, PAUSED, FINISHED = NightState
+STATES = tuple(NightState)
 WEAK_BELOW = 0.6  # a round scored under this counts against its topics
 
 
@@ -33,7 +34,7 @@ class Participant:
     name: str
     joined_at: float
     left_at: float | None = None
-    role: str | None = None  # interviewer mode: "interviewer" / "candidate"
+    role: Role | None = None  # interviewer mode only
     partner_id: int | None = None
 
     @property
@@ -91,14 +92,14 @@ class Night:
     host_id: int
     rounds_total: int
     seconds: int
-    difficulty: str | None = None
+    difficulty: Difficulty | None = None
     topics: tuple[str, ...] = ()
-    mode: str = "group"  # or "pairs" (interviewer mode)
+    mode: NightMode = NightMode.GROUP
     id: int | None = None
     thread_id: int | None = None
     lobby_message_id: int | None = None
-    state: str = LOBBY
-    paused_from: str | None = None
+    state: NightState = LOBBY
+    paused_from: NightState | None = None
     remaining: float | None = None  # seconds left in the phase when it was paused
     deadline: float | None = None  # when the current phase ends (open: the round; reveal: next)
     created_at: float = 0.0
@@ -130,7 +131,7 @@ class Night:
         rnd = self.current
         present = self.present
         # In interviewer mode only candidates answer; interviewers mark.
-        present = [p for p in present if p.role != "interviewer"]
+        present = [p for p in present if p.role is not Role.INTERVIEWER]
         return bool(rnd and present) and all(p.user_id in rnd.answers for p in present)  # type: ignore[union-attr]
 
     def due(self, now: float) -> str | None:
@@ -168,12 +169,16 @@ class Night:
 
     # --- host actions ---------------------------------------------------------------------------
 
-    def start(self, by: int, question_id: str, now: float) -> Round:
+    def check_start(self, by: int) -> None:
+        """Raise NightError (saying why) unless `by` may start the night now."""
         self.require_host(by, "start the night")
         if self.state != LOBBY:
             raise NightError("The night has already started.")
         if not self.present:
             raise NightError("Nobody has joined yet: press Join first.")
+
+    def start(self, by: int, question_id: str, now: float) -> Round:
+        self.check_start(by)
         return self.open_round(question_id, now)
 
     def open_round(self, question_id: str, now: float) -> Round:
@@ -247,17 +252,23 @@ class Night:
 
     # --- answers ------------------------------------------------------------------------------
 
-    def submit(self, user_id: int, name: str, text: str, now: float, round_number: int) -> Answer:
-        """Store an answer to the open round (answering also joins a late-comer)."""
+    def check_answerable(self, user_id: int, round_number: int, now: float | None = None) -> Round:
+        """The open round `user_id` may answer now (else NightError saying why); without `now`
+        the deadline is not checked (the answer form checks it on submit)."""
         rnd = self.current
         if rnd is None or rnd.number != round_number or not rnd.open:
             raise NightError("That round is closed: wait for the next question.")
         if self.state == PAUSED:
             raise NightError("The night is paused: answer when the host resumes it.")
-        if now > rnd.deadline:
+        if now is not None and now > rnd.deadline:
             raise NightError("Time is up for this round.")
         if user_id in rnd.answers:
             raise NightError("You've already answered this round.")
+        return rnd
+
+    def submit(self, user_id: int, name: str, text: str, now: float, round_number: int) -> Answer:
+        """Store an answer to the open round (answering also joins a late-comer)."""
+        rnd = self.check_answerable(user_id, round_number, now)
         if not text.strip():
             raise NightError("The answer is empty: write a sentence or two in your own words.")
         p = self.participants.get(user_id)
@@ -342,72 +353,3 @@ def missed_most(rnd: Round, n: int = 3) -> list[tuple[int, int, int]]:
         misses.update(i for i, ok in enumerate(a.covered) if not ok)
     ranked = sorted(misses.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
     return [(i, count, len(graded)) for i, count in ranked]
-
-
-def make_pairs(user_ids: Sequence[int]) -> list[tuple[int, int | None]]:
-    """(interviewer, candidate) pairs in join order; with an odd count the last candidate is
-    interviewed by the first interviewer too (None: nobody to pair with)."""
-    ids = list(user_ids)
-    pairs: list[tuple[int, int | None]] = [(ids[i], ids[i + 1]) for i in range(0, len(ids) - 1, 2)]
-    if len(ids) % 2:
-        pairs.append((pairs[0][0] if pairs else ids[-1], ids[-1] if pairs else None))
-    return pairs
-
-
-def assign_pairs(night: Night, by: int) -> list[tuple[int, int | None]]:
-    """Interviewer mode: pair everyone present (in join order) as interviewer and candidate."""
-    night.require_host(by, "pair people up")
-    if night.state == FINISHED:
-        raise NightError("This night is over.")
-    people = [p.user_id for p in sorted(night.present, key=lambda p: p.joined_at)]
-    if len(people) < 2:
-        raise NightError("Interviewer mode needs at least two people: ask them to Join first.")
-    for p in night.participants.values():
-        p.role = p.partner_id = None
-    pairs = make_pairs(people)
-    for interviewer, candidate in pairs:
-        assert candidate is not None
-        night.participants[candidate].role = "candidate"
-        night.participants[candidate].partner_id = interviewer
-        me = night.participants[interviewer]
-        me.role = "interviewer"
-        me.partner_id = me.partner_id or candidate
-    night.mode = "pairs"
-    return pairs
-
-
-def assign_pair(night: Night, by: int, interviewer: int, candidate: int) -> list[tuple[int, int]]:
-    """Interviewer mode, chosen by the host: `interviewer` interviews `candidate`; other pairs
-    stay. Returns every current (interviewer, candidate) pair."""
-    night.require_host(by, "pair people up")
-    if night.state == FINISHED:
-        raise NightError("This night is over.")
-    if interviewer == candidate:
-        raise NightError("Pick two different people: an interviewer and a candidate.")
-    present = {p.user_id for p in night.present}
-    for who in (interviewer, candidate):
-        if who not in present:
-            raise NightError(f"<@{who}> is not in this night: they need to Join first.")
-    for p in night.participants.values():  # the candidate leaves any earlier pairing
-        if p.user_id == candidate or (p.role == "candidate" and p.partner_id == candidate):
-            p.role = p.partner_id = None
-    night.participants[candidate].role = "candidate"
-    night.participants[candidate].partner_id = interviewer
-    me = night.participants[interviewer]
-    me.role = "interviewer"
-    me.partner_id = me.partner_id or candidate
-    night.mode = "pairs"
-    return [(p.partner_id, p.user_id) for p in night.participants.values()
-            if p.role == "candidate" and p.partner_id is not None]
-
-
-def candidates_of(night: Night, interviewer: int) -> list[int]:
-    return [p.user_id for p in night.participants.values()
-            if p.role == "candidate" and p.partner_id == interviewer]
-
-
-def human_vs_auto(answer: Answer) -> tuple[int, int, int]:
-    """(points the interviewer marked covered, points the grader found, key points)."""
-    n = max(len(answer.covered), len(answer.marks))
-    return sum(1 for m in answer.marks if m), sum(answer.covered), n
-

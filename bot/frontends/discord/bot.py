@@ -24,6 +24,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -34,11 +35,16 @@ from discord.gateway import DiscordWebSocket
 from bot.app.runtime import Runtime
 from bot.app.service import GradingService
 from bot.app.settings import Settings, get_settings
+from bot.app.startup import Services
+from bot.domain.errors import StorageError
 from bot.frontends.discord.errors import ErrorHandler, ShuttingDown, Slowdown
 from bot.frontends.discord.logic import RateLimiter, RecentQuestions
 from bot.frontends.discord.views import DYNAMIC_ITEMS
-from bot.storage.progress import ProgressStore, StorageError
+from bot.storage.mock import MockStore
+from bot.storage.progress import ProgressStore
 from bot.storage.qotd import QotdStore
+from bot.tutor.chooser import QuestionChooser
+from knowledge.loader import KnowledgeBase
 
 log = logging.getLogger("gradcheck.discord")
 
@@ -125,9 +131,9 @@ class GradcheckBot(commands.AutoShardedBot):
         self.recent = RecentQuestions()
         self.qotd_threads: dict[int, str] = {}  # today's thread of answers -> its question
         self.qotd_every = qotd_every  # seconds between checks; None: only when post_due is called
-        self.service: GradingService | None = None
-        self.progress: ProgressStore | None = None
-        self.qotd_store: QotdStore | None = None
+        self.services: Services | None = None  # opened by setup_hook, once the token is accepted
+        # Button and form handlers by action name, registered by the features (views.route).
+        self.actions: dict[str, Callable[..., Awaitable[None]]] = {}
         self.draining = False  # stopping: no new work is taken
         self._work: set[asyncio.Task] = set()  # user actions in flight (see drain)
         self._hurry = asyncio.Event()  # a second stop signal: stop waiting for them
@@ -189,13 +195,8 @@ class GradcheckBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         if self.runtime is None:
             log.info("loading the model and index (the first run builds the index: minutes)")
-            self.runtime = Runtime(self.settings)
-        runtime = self.runtime
-        await asyncio.to_thread(lambda: (runtime.grader, runtime.retriever))  # model + index
-        self.service = GradingService(runtime.grader, runtime.retriever)
-        url = self.settings.resolved_database_url
-        self.progress = await ProgressStore.open(url)  # migrates, qotd_schedules included
-        self.qotd_store = QotdStore.open(url)
+        self.services = await Services.open(self.settings, self.runtime)  # migrates the database
+        self.runtime = self.services.runtime
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
@@ -223,15 +224,40 @@ class GradcheckBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         await super().close()
-        if self.service is not None:
-            await self.service.close()
-            self.service = None
-        if self.progress is not None:
-            await self.progress.close()
-            self.progress = None
-        if self.qotd_store is not None:
-            await self.qotd_store.close()
-            self.qotd_store = None
+        if self.services is not None:
+            services, self.services = self.services, None
+            await services.close()
+
+    # The parts the features use, from the services start-up built.
+
+    def _services(self) -> Services:
+        if self.services is None:
+            raise RuntimeError("the bot's services are not open (setup_hook has not run)")
+        return self.services
+
+    @property
+    def service(self) -> GradingService:
+        return self._services().grading
+
+    @property
+    def progress(self) -> ProgressStore:
+        return self._services().progress
+
+    @property
+    def qotd_store(self) -> QotdStore:
+        return self._services().qotd
+
+    @property
+    def mock_store(self) -> MockStore:
+        return self._services().mocks
+
+    @property
+    def chooser(self) -> QuestionChooser:
+        return self._services().chooser
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        return self._services().runtime.kb
 
 
 def _fail(message: str) -> int:

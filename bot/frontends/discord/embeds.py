@@ -9,14 +9,15 @@ from datetime import datetime
 
 import discord
 
+from bot.domain.enums import DIFFICULTY_NAMES
 from bot.domain.results import AskResult
 from bot.frontends.discord.logic import clip, plural
 from bot.frontends.render import score_bar
 from bot.storage.progress import DueReview, LeaderboardRow, TopicMastery, UserStats
 from bot.tutor.demos import DemoRun
-from bot.tutor.session import Feedback
+from bot.tutor.feedback import Feedback
 from knowledge.loader import DemoInfo, KnowledgeBase
-from knowledge.schema import CHAPTER_URL, DIFFICULTY_NAMES, Entry
+from knowledge.schema import CHAPTER_URL, Entry
 
 DIFFICULTY_COLOUR = {"E": discord.Colour.green(), "M": discord.Colour.gold(), "H": discord.Colour.red()}
 VERDICT = {

@@ -2,16 +2,20 @@
 
 Quiz buttons are `DynamicItem`s: their state is in the custom id (see logic.py), the bot
 registers the templates at start-up, so a button on a message posted before a restart still
-works. Callbacks only route to the cog; discord.py logs and swallows exceptions raised by a
-dynamic item, so each callback hands failures to the bot's one error handler itself.
+works. Callbacks only `route` to the handler a feature registered on the bot under an action
+name (no cog looks another up); discord.py logs and swallows exceptions raised by a dynamic
+item, so `route` hands failures to the bot's one error handler itself.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
+from discord import app_commands
 
+from bot.domain.enums import DIFFICULTY_NAMES
+from bot.domain.results import AskResult
 from bot.frontends.discord.logic import (
     ANSWER_FIELD,
     QUIZ_TEMPLATE,
@@ -21,10 +25,17 @@ from bot.frontends.discord.logic import (
     clip,
     parse_quiz_id,
 )
-from knowledge.schema import Entry
+from bot.tutor.chooser import MODES
+from knowledge.schema import Entry, Topic
 
 if TYPE_CHECKING:
     from bot.frontends.discord.bot import GradcheckBot
+
+# Slash-command option choices shared by /quiz and /mock start.
+TOPIC_CHOICES = [app_commands.Choice(name=t.value, value=t.value) for t in Topic]
+DIFFICULTY_CHOICES = [app_commands.Choice(name=name, value=key.value)
+                      for key, name in DIFFICULTY_NAMES.items()]
+MODE_CHOICES = [app_commands.Choice(name=m.value, value=m.value) for m in MODES]
 
 BUTTONS = {
     "answer": ("Answer", "✍️", discord.ButtonStyle.primary),
@@ -35,13 +46,19 @@ BUTTONS = {
 }
 
 
-async def _route(interaction: discord.Interaction, where: str, coro_fn, *args) -> None:
-    bot: GradcheckBot = interaction.client  # type: ignore[assignment]
+async def route(interaction: discord.Interaction, action: str, *args: Any) -> None:
+    """Run the handler a feature registered for `action` (GradcheckBot.actions) behind the rate
+    limit; failures go to the bot's one error handler (discord.py would swallow them)."""
+    bot = cast("GradcheckBot", interaction.client)
     try:
         bot.check_rate(interaction.user.id)
-        await coro_fn(interaction, *args)
+        await bot.actions[action](interaction, *args)
     except Exception as exc:  # handed to the one error handler
-        await bot.errors.interaction_failed(interaction, exc, where=where)
+        await bot.errors.interaction_failed(interaction, exc, where=f"button {_custom_id(interaction)}")
+
+
+def _custom_id(interaction: discord.Interaction) -> str:
+    return str((interaction.data or {}).get("custom_id", ""))
 
 
 class QuizButton(discord.ui.DynamicItem[discord.ui.Button], template=QUIZ_TEMPLATE):
@@ -65,8 +82,7 @@ class QuizButton(discord.ui.DynamicItem[discord.ui.Button], template=QUIZ_TEMPLA
         return cls(*parsed)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("Quiz")  # type: ignore[union-attr]
-        await _route(interaction, f"button {self.custom_id}", cog.on_quiz_button, self.action, self.ref)
+        await route(interaction, "quiz.button", self.action, self.ref)
 
 
 class ReferenceButton(discord.ui.DynamicItem[discord.ui.Button], template=REF_TEMPLATE):
@@ -86,8 +102,7 @@ class ReferenceButton(discord.ui.DynamicItem[discord.ui.Button], template=REF_TE
         return cls(match["qid"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("Quiz")  # type: ignore[union-attr]
-        await _route(interaction, f"button {self.custom_id}", cog.show_reference, self.question_id)
+        await route(interaction, "quiz.reference", self.question_id)
 
 
 class TryButton(discord.ui.DynamicItem[discord.ui.Button], template=TRY_TEMPLATE):
@@ -107,8 +122,7 @@ class TryButton(discord.ui.DynamicItem[discord.ui.Button], template=TRY_TEMPLATE
         return cls(match["qid"], item.label)
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        cog = interaction.client.get_cog("Quiz")  # type: ignore[union-attr]
-        await _route(interaction, f"button {self.custom_id}", cog.start_quiz_on, self.question_id)
+        await route(interaction, "quiz.start", self.question_id)
 
 
 DYNAMIC_ITEMS = (QuizButton, ReferenceButton, TryButton)
@@ -135,6 +149,15 @@ def context_view(
         view.add_item(ReferenceButton(question_id))
     for entry in related:
         view.add_item(TryButton(entry.id, f"Next: {entry.id} {entry.prompt}"))
+    return view
+
+
+def ask_view(result: AskResult) -> discord.ui.View:
+    """Under an answer: 'Quiz me' on its question, or the closest questions when unsure."""
+    hits = result.results[:1] if result.confident else result.results[:3]
+    view = discord.ui.View(timeout=None)
+    for hit in hits:
+        view.add_item(TryButton(hit.question_id, f"Quiz me on {hit.question_id}"))
     return view
 
 

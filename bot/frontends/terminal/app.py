@@ -33,17 +33,11 @@ from bot.domain.errors import UserError, closest
 from bot.domain.results import AskResult
 from bot.frontends import render
 from bot.storage.progress import ProgressStore, StorageError, UserStats
+from bot.tutor.chooser import MODES
 from bot.tutor.demos import DemoRun, run_demo
-from bot.tutor.session import (
-    MAX_QUESTION_WORDS,
-    MODES,
-    Feedback,
-    Hint,
-    Question,
-    Reveal,
-    TopicSummary,
-    TutorSession,
-)
+from bot.tutor.feedback import Feedback, Hint, Question, Reveal, TopicSummary
+from bot.tutor.intents import MAX_QUESTION_WORDS
+from bot.tutor.session import TutorSession
 
 if TYPE_CHECKING:
     from bot.frontends.terminal.line_editor import LineEditor

@@ -1,8 +1,8 @@
-"""Alembic environment for gradcheck: async engine from bot.storage.database, SQLite (aiosqlite) or PostgreSQL
-(asyncpg).
+"""Alembic environment for gradcheck: async engine from bot.storage.database, SQLite (aiosqlite)
+or PostgreSQL (asyncpg).
 
-Normally run by `bot.storage.database.upgrade_database`, which builds the Config in code and passes the URL and
-engine options in `config.attributes`; without them (a hand-made alembic.ini) it falls back to
+Normally run by `bot.storage.database.upgrade_database`, which builds the Config in code and
+passes the URL and engine options in `config.attributes`; without them (a hand-made alembic.ini) it falls back to
 `sqlalchemy.url` and then to the gradcheck settings.
 """
 
@@ -15,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from bot.storage.database import Base, create_engine, normalize_url, writer
+from bot.storage.database import create_engine, normalize_url, writer
+from bot.storage.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,7 +1,7 @@
 """Question of the day: /qotd set|off|show, a once-a-minute check, and the daily post + thread.
 
 The schedule lives in the database (QotdStore), so it survives restarts; each post's thread id is
-stored too, and every message in today's thread is graded as an answer (see Quiz.on_message).
+stored too, and every message in today's thread is graded as an answer (see quiz/_replies.py).
 Only the process whose shards hold a server posts for it, so several shard processes never
 post twice.
 """
@@ -17,17 +17,10 @@ from discord import app_commands
 from discord.ext import commands, tasks
 
 from bot.frontends.discord.embeds import question_embed
-from bot.frontends.discord.logic import (
-    ANYONE,
-    QuizRef,
-    clip,
-    next_post,
-    parse_post_time,
-    qotd_due,
-    qotd_question,
-)
+from bot.frontends.discord.logic import ANYONE, QuizRef, clip
 from bot.frontends.discord.views import QuizButton
 from bot.storage.qotd import QotdSchedule
+from bot.tutor.qotd import next_post, parse_post_time, qotd_due
 
 if TYPE_CHECKING:
     from bot.frontends.discord.bot import GradcheckBot
@@ -124,9 +117,9 @@ class Qotd(commands.GroupCog, group_name="qotd", group_description="Question of 
         return posted
 
     async def post(self, schedule: QotdSchedule, now: datetime) -> None:
-        kb = self.bot.runtime.kb
-        qid = qotd_question(list(kb.entries), now.date(), schedule.guild_id, schedule.question_id)
-        entry = kb.entries[qid]
+        kb = self.bot.kb
+        entry = self.bot.chooser.of_the_day(now.date(), schedule.guild_id, schedule.question_id)
+        qid = entry.id
         channel = self.bot.get_channel(schedule.channel_id) or await self.bot.fetch_channel(
             schedule.channel_id
         )

@@ -23,9 +23,9 @@ from bot.frontends.discord.embeds import (
     topics_embed,
 )
 from bot.frontends.discord.logic import plural, week_start
-from bot.frontends.discord.quiz._cog import ask_view
-from bot.frontends.discord.views import ConfirmationView, TryButton
+from bot.frontends.discord.views import ConfirmationView, TryButton, ask_view
 from bot.tutor.demos import run_demo
+from knowledge.loader import KnowledgeBase
 
 if TYPE_CHECKING:
     from bot.frontends.discord.bot import GradcheckBot
@@ -37,9 +37,12 @@ class Study(commands.Cog):
     def __init__(self, bot: GradcheckBot):
         self.bot = bot
 
+    async def cog_load(self) -> None:
+        self.bot.actions["study.demo"] = self.send_demo  # the Demo button of a question
+
     @property
-    def kb(self):
-        return self.bot.runtime.kb
+    def kb(self) -> KnowledgeBase:
+        return self.bot.kb
 
     # --- /ask ---------------------------------------------------------------------------------
 
