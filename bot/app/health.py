@@ -144,7 +144,9 @@ def check_model(settings: Settings, load: Callable[[str], Any] | None = None) ->
     start = time.perf_counter()
     try:
         if load is None:
-            from index.embedder import get_embedder as load
+            from index.embedder import get_embedder
+
+            load = get_embedder
         vectors = load(settings.model).encode(["Why clip gradients?"])
         if vectors.shape[0] != 1 or not np.all(np.isfinite(vectors)):
             raise ValueError(f"unexpected output of shape {vectors.shape}")

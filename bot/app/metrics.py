@@ -14,6 +14,7 @@ import threading
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from typing import Any
 
 # Seconds, from one warm answer (~30 ms on 2 cores) to a saturated queue.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -180,7 +181,7 @@ class MetricsServer:
     def __init__(self, host: str, port: int, registry: Registry = REGISTRY):
         self.host, self.port, self.registry = host, port, registry
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner = None
+        self._runner: Any = None  # aiohttp's AppRunner, imported only when serving
         self._thread: threading.Thread | None = None
 
     def start(self) -> MetricsServer:

@@ -6,7 +6,7 @@ Front ends and commands share this so that the model loads once per process.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 
 from bot.app.settings import Settings, get_settings
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(self, settings: Settings | None = None,
-                 progress: Callable[[Iterator], Iterator] | None = None):
+                 progress: Callable[[Iterable], Iterator] | None = None):
         self.settings = settings or get_settings()
         self.progress = progress
 

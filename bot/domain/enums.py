@@ -16,7 +16,8 @@ class Difficulty(StrEnum):
         return DIFFICULTY_NAMES[self]
 
 
-DIFFICULTY_NAMES = {Difficulty.E: "easy", Difficulty.M: "medium", Difficulty.H: "hard"}
+# Keyed by the enum; a plain "E" finds the same entry (a StrEnum hashes as its value).
+DIFFICULTY_NAMES: dict[str, str] = {Difficulty.E: "easy", Difficulty.M: "medium", Difficulty.H: "hard"}
 
 
 class Mode(StrEnum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     and_,
     func,
@@ -129,11 +131,11 @@ class MockSettings(Base):
 
 
 
-mock_nights = MockNight.__table__
-mock_participants = MockParticipant.__table__
-mock_rounds = MockRound.__table__
-mock_answers = MockAnswer.__table__
-mock_settings = MockSettings.__table__
+mock_nights = cast(Table, MockNight.__table__)
+mock_participants = cast(Table, MockParticipant.__table__)
+mock_rounds = cast(Table, MockRound.__table__)
+mock_answers = cast(Table, MockAnswer.__table__)
+mock_settings = cast(Table, MockSettings.__table__)
 
 
 N, P, R, A = mock_nights.c, mock_participants.c, mock_rounds.c, mock_answers.c
@@ -199,7 +201,9 @@ class MockStore(SqlStore):
                 values = self._night_values(night)
                 if night.id is None:
                     done = await conn.execute(insert(mock_nights).values(**values))
-                    night.id = int(done.inserted_primary_key[0])
+                    key = done.inserted_primary_key
+                    assert key is not None  # an INSERT of one row
+                    night.id = int(key[0])
                 else:
                     await conn.execute(update(mock_nights).where(N.id == night.id).values(**values))
                 for p in night.participants.values():
@@ -311,10 +315,10 @@ class MockStore(SqlStore):
                     select(mock_nights).where(N.guild_id == str(guild_id))
                     .order_by(N.created_at.desc(), N.id.desc()).limit(limit))).all()
                 ids = [n.id for n in nights]
-                rounds = dict((await conn.execute(
+                rounds: dict[int, int] = dict((await conn.execute(
                     select(R.night_id, func.count()).where(R.night_id.in_(ids))
                     .group_by(R.night_id))).all())
-                players = dict((await conn.execute(
+                players: dict[int, int] = dict((await conn.execute(
                     select(P.night_id, func.count()).where(P.night_id.in_(ids))
                     .group_by(P.night_id))).all())
                 scores = (await conn.execute(

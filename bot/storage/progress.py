@@ -8,6 +8,7 @@ functions of bot.tutor.progress, whose docstring states the rules.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +64,7 @@ def _utc(now: datetime | None) -> datetime:
 async def _insert_missing(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert rows whose primary key is absent, race-free (INSERT .. ON CONFLICT DO NOTHING)."""
     dialect = conn.dialect.name
+    dialect_insert: Callable[[Table], Any]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
@@ -115,7 +117,9 @@ class ProgressStore(SqlStore):
                     conn, user_id, question_id, quality, result.score, now
                 )
                 newly = await self._update_key_points(conn, user_id, question_id, covered, now)
-        return RecordedAttempt(inserted.inserted_primary_key[0], quality, review, newly)
+        key = inserted.inserted_primary_key
+        assert key is not None  # an INSERT of one row
+        return RecordedAttempt(key[0], quality, review, newly)
 
     async def _update_review(
         self,

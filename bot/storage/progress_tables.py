@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import (
     Boolean,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,6 +84,6 @@ class KeyPointProgress(Base):
 
 
 
-attempts = Attempt.__table__
-reviews = Review.__table__
-key_point_progress = KeyPointProgress.__table__
+attempts = cast(Table, Attempt.__table__)
+reviews = cast(Table, Review.__table__)
+key_point_progress = cast(Table, KeyPointProgress.__table__)

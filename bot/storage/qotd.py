@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import CheckConstraint, Index, Integer, String, delete, select, update
+from sqlalchemy import CheckConstraint, Index, Integer, String, Table, delete, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.storage.base import Base, UTCDateTime
@@ -36,7 +37,7 @@ class QotdScheduleRow(Base):
 
 
 
-qotd_schedules = QotdScheduleRow.__table__
+qotd_schedules = cast(Table, QotdScheduleRow.__table__)
 
 T = qotd_schedules.c
 

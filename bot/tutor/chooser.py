@@ -25,7 +25,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain.enums import DIFFICULTY_NAMES, Difficulty, Mode
 from bot.domain.errors import UserError, closest
@@ -212,7 +212,8 @@ def widenings(request: QuizRequest) -> list[QuizRequest]:
     steps = [request]
     for name in ("id_prefix", "difficulty", "topic"):
         if getattr(steps[-1], name):
-            steps.append(replace(steps[-1], **{name: None}))
+            dropped: dict[str, Any] = {name: None}
+            steps.append(replace(steps[-1], **dropped))
     return steps
 
 

@@ -329,7 +329,7 @@ class Night:
         recorded for it that `/review` could bring back, so it never counts."""
         out: dict[int, tuple[list[str], list[str]]] = {}
         for uid in self.participants:
-            weight: Counter[str] = Counter()
+            weight: dict[str, float] = {}
             review: list[str] = []
             for rnd in self.rounds:
                 answer = rnd.answers.get(uid)
@@ -338,7 +338,7 @@ class Night:
                 if answer.score < WEAK_BELOW:
                     review.append(rnd.question_id)
                     for topic in topics_of.get(rnd.question_id, ()):
-                        weight[topic] += WEAK_BELOW - answer.score
+                        weight[topic] = weight.get(topic, 0.0) + WEAK_BELOW - answer.score
             topics = [t for t, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))][:n]
             out[uid] = (topics, list(dict.fromkeys(review)))
         return out

@@ -35,14 +35,18 @@ LEARNING_CREDIT = 0.5
 
 
 class _EntryLike(Protocol):
-    topic_names: list[str]
-    key_points: Sequence[object]  # only their number matters here
+    @property
+    def topic_names(self) -> list[str]: ...
+
+    @property
+    def key_points(self) -> Sequence[object]: ...  # only their number matters here
 
 
 class KnowledgeLike(Protocol):
     """What stats need from knowledge.loader.KnowledgeBase (tests pass a small fake)."""
 
-    entries: Mapping[str, _EntryLike]
+    @property
+    def entries(self) -> Mapping[str, _EntryLike]: ...
 
 
 # --- results ----------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ def _text_arg(value: str | None, what: str) -> str | None:
     return value
 
 
-def _read_stdin(what: str) -> str:
+def _read_stdin(what: str) -> str | None:
     binary = getattr(sys.stdin, "buffer", None)
     if binary is None:  # a text stream without bytes underneath (embedding, tests)
         return _text_arg(sys.stdin.read(), f"{what} on stdin")
@@ -457,7 +457,7 @@ def cmd_ask(args) -> int:
     rt = _runtime()
     if args.batch:
         lines = list(read_jsonl(args.batch))
-        queries = [(n, obj.get("query")) for n, obj, err in lines if err is None]
+        queries = [(n, obj.get("query")) for n, obj, err in lines if obj is not None and err is None]
         valid = [(n, q) for n, q in queries if isinstance(q, str) and q.strip()]
         answers = dict(zip([n for n, _ in valid],
                            _retriever(rt).ask_many([q for _, q in valid], k=args.k) if valid else [],

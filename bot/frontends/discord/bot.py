@@ -40,6 +40,7 @@ from bot.domain.errors import StorageError
 from bot.frontends.discord.errors import ErrorHandler, ShuttingDown, Slowdown
 from bot.frontends.discord.logic import RateLimiter, RecentQuestions
 from bot.frontends.discord.views import DYNAMIC_ITEMS
+from bot.retrieval.retriever import Retriever
 from bot.storage.mock import MockStore
 from bot.storage.progress import ProgressStore
 from bot.storage.qotd import QotdStore
@@ -111,7 +112,8 @@ class GradcheckBot(commands.AutoShardedBot):
             allowed_mentions=discord.AllowedMentions.none(),
             tree_cls=GuardedTree,
             shard_count=shard_count if shard_count is not None else settings.shard_count,
-            shard_ids=shard_ids if shard_ids is not None else _shard_ids(settings.shard_ids),
+            # None: every shard (discord.py accepts it; its hint says list only).
+            shard_ids=shard_ids if shard_ids is not None else _shard_ids(settings.shard_ids),  # type: ignore[arg-type]
             **options,  # e.g. guild_ready_timeout
         )
         if settings.discord_gateway:
@@ -258,6 +260,10 @@ class GradcheckBot(commands.AutoShardedBot):
     @property
     def kb(self) -> KnowledgeBase:
         return self._services().runtime.kb
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._services().runtime.retriever
 
 
 def _fail(message: str) -> int:

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 
 # Slash-command option choices shared by /quiz and /mock start.
 TOPIC_CHOICES = [app_commands.Choice(name=t.value, value=t.value) for t in Topic]
-DIFFICULTY_CHOICES = [app_commands.Choice(name=name, value=key.value)
+DIFFICULTY_CHOICES = [app_commands.Choice(name=name, value=str(key))
                       for key, name in DIFFICULTY_NAMES.items()]
-MODE_CHOICES = [app_commands.Choice(name=m.value, value=m.value) for m in MODES]
+MODE_CHOICES = [app_commands.Choice(name=str(m), value=str(m)) for m in MODES]
 
 BUTTONS = {
     "answer": ("Answer", "✍️", discord.ButtonStyle.primary),
@@ -57,8 +57,14 @@ async def route(interaction: discord.Interaction, action: str, *args: Any) -> No
         await bot.errors.interaction_failed(interaction, exc, where=f"button {_custom_id(interaction)}")
 
 
+def interaction_data(interaction: discord.Interaction) -> dict[str, Any]:
+    """The raw payload (custom id, form fields), loosely typed: discord.py types it as a union
+    of TypedDicts."""
+    return cast(dict[str, Any], interaction.data or {})
+
+
 def _custom_id(interaction: discord.Interaction) -> str:
-    return str((interaction.data or {}).get("custom_id", ""))
+    return str(interaction_data(interaction).get("custom_id", ""))
 
 
 class QuizButton(discord.ui.DynamicItem[discord.ui.Button], template=QUIZ_TEMPLATE):
@@ -210,6 +216,6 @@ class ConfirmationView(discord.ui.View):
         self.stop()
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item) -> None:
-        await interaction.client.errors.interaction_failed(  # type: ignore[union-attr]
+        await cast("GradcheckBot", interaction.client).errors.interaction_failed(
             interaction, error, where=f"confirmation {getattr(item, 'custom_id', '?')}"
         )

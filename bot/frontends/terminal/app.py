@@ -188,7 +188,7 @@ def show_stats(console: Console, s: UserStats) -> None:
     table = Table(title="Mastery by topic", title_justify="left", show_edge=False)
     for col, justify in (("topic", "left"), ("mastered", "right"), ("learning", "right"),
                          ("key points", "right"), ("questions tried", "right")):
-        table.add_column(col, justify=justify)
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for t in s.topics:
         table.add_row(t.topic, str(t.mastered), str(t.learning), str(t.total),
                       f"{t.questions_attempted} of {t.questions_total}")

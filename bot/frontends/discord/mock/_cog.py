@@ -33,7 +33,7 @@ from bot.frontends.discord.mock._views import (
     MockButton,
     night_view,
 )
-from bot.frontends.discord.views import DIFFICULTY_CHOICES
+from bot.frontends.discord.views import DIFFICULTY_CHOICES, interaction_data
 from bot.tutor.chooser import resolve_topic
 from bot.tutor.night import FINISHED, Night, NightError
 from bot.tutor.night_runner import NightRunner
@@ -165,6 +165,7 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         if night is None:
             raise NightError("There is no mock night running here: start one with `/mock start`.")
         by = interaction.user.id
+        pairs: list[tuple[int, int | None]] | list[tuple[int, int]]
         if interviewer is not None and candidate is not None:
             pairs = await self.runner.change(
                 night, lambda: assign_pair(night, by, interviewer.id, candidate.id))
@@ -215,9 +216,9 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
                 raise NightError("The brief is for interviewers: candidates answer with Answer.")
             await respond.send_message(**brief_message(self.bot.kb, night, user.id), ephemeral=True)
         elif action == "answer":
-            rnd = night.check_answerable(user.id, round_number)
-            await respond.send_modal(
-                MockAnswerModal(night_id, rnd.number, self.bot.kb.entries[rnd.question_id]))
+            answering = night.check_answerable(user.id, round_number)
+            await respond.send_modal(MockAnswerModal(
+                night_id, answering.number, self.bot.kb.entries[answering.question_id]))
         elif action in ("pause", "resume", "skip"):
             await self.runner.host_step(night, action, user.id)
             rnd = night.current
@@ -242,14 +243,14 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.modal_submit:
             return
-        custom_id = (interaction.data or {}).get("custom_id", "")
+        custom_id = interaction_data(interaction).get("custom_id", "")
         m = FORM_RE.fullmatch(custom_id)
         if m is None:
             return
         try:
             self.bot.check_rate(interaction.user.id)
             night = await self.runner.get(int(m["night"]))
-            text = modal_values((interaction.data or {}).get("components", [])).get(ANSWER_FIELD, "")
+            text = modal_values(interaction_data(interaction).get("components", [])).get(ANSWER_FIELD, "")
             await self.runner.submit(night, interaction.user.id, interaction.user.display_name,
                                      text, int(m["round"]))
             await interaction.response.send_message(

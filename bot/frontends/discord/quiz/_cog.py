@@ -28,7 +28,13 @@ from bot.frontends.discord.logic import (
     parse_modal_id,
 )
 from bot.frontends.discord.quiz._desk import QuizDesk
-from bot.frontends.discord.views import DIFFICULTY_CHOICES, MODE_CHOICES, TOPIC_CHOICES, AnswerModal
+from bot.frontends.discord.views import (
+    DIFFICULTY_CHOICES,
+    MODE_CHOICES,
+    TOPIC_CHOICES,
+    AnswerModal,
+    interaction_data,
+)
 from bot.tutor.chooser import QuizRequest
 from knowledge.loader import KnowledgeBase
 
@@ -80,7 +86,7 @@ class Quiz(commands.Cog):
                 raise UserError(f"{unknown} Start typing in the `id` option of `/quiz` to pick "
                                 "one from the list.")
         request = QuizRequest(
-            topic=topic and topic.value, difficulty=Difficulty(difficulty.value) if difficulty else None,
+            topic=topic.value if topic else None, difficulty=Difficulty(difficulty.value) if difficulty else None,
             id_prefix=prefix, mode=Mode(mode.value) if mode else Mode.NEW,
         )
         pick = await self.bot.chooser.for_user(str(interaction.user.id), request)
@@ -157,7 +163,7 @@ class Quiz(commands.Cog):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.type is not discord.InteractionType.modal_submit:
             return
-        custom_id = (interaction.data or {}).get("custom_id", "")
+        custom_id = interaction_data(interaction).get("custom_id", "")
         ref = parse_modal_id(custom_id)
         if ref is None:
             return
@@ -171,7 +177,7 @@ class Quiz(commands.Cog):
         if not ref.may_press(interaction.user.id):
             await interaction.response.send_message(NOT_YOURS, ephemeral=True)
             return
-        answer = modal_values((interaction.data or {}).get("components", [])).get(ANSWER_FIELD, "")
+        answer = modal_values(interaction_data(interaction).get("components", [])).get(ANSWER_FIELD, "")
         if not answer.strip():
             raise EmptyAnswer()
         shared = ref.owner_id == ANYONE  # question of the day: graded answers go to its thread

@@ -110,7 +110,7 @@ class QuizDesk:
         saying so when its notes don't cover it (see bot/retrieval/retriever.py)."""
         if not context_id or context_id not in self.kb.entries:
             return await self.bot.service.ask(query)
-        retriever = self.bot.runtime.retriever
+        retriever = self.bot.retriever
         return await asyncio.to_thread(
             retriever.ask, query, 3, context_id, FOLLOW_UP_MARGIN
         )
