@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app.settings import get_settings
-from bot.cli import main
+from bot.frontends.cli import main
 
 
 @pytest.fixture(autouse=True)
@@ -233,7 +233,7 @@ def test_verbose_prints_the_traceback(capsys, monkeypatch):
     def broken(args):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("bot.cli.cmd_demo_list", broken)
+    monkeypatch.setattr("bot.frontends.cli.cmd_demo_list", broken)
     code, _, err = run(capsys, "demo", "list")
     assert code == 1 and "rerun with -v" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -299,9 +299,9 @@ def test_first_run_says_it_builds_the_index_and_prepares_the_model(capsys, monke
 
 
 def test_a_stale_index_rebuild_is_announced(capsys):
-    from bot.cli import _IndexProgress
+    from bot.frontends.cli.common import IndexProgress
 
-    assert list(_IndexProgress()(range(4))) == [0, 1, 2, 3]
+    assert list(IndexProgress()(range(4))) == [0, 1, 2, 3]
     err = capsys.readouterr().err
     assert "building the search index" in err and "ready" in err
 
@@ -317,7 +317,7 @@ def test_grade_batch_streams_results_as_it_grades(monkeypatch, tmp_path):
         return real(self, items)
 
     monkeypatch.setattr(Grader, "grade_many", grade_many)
-    monkeypatch.setattr("bot.cli.BATCH_GROUP", 3)
+    monkeypatch.setattr("bot.frontends.cli.answers.BATCH_GROUP", 3)
     monkeypatch.setattr("sys.stdout", io.StringIO())
     batch = tmp_path / "in.jsonl"
     answers = ["They collapse into one linear map.", "No extra power.", "Add a ReLU between.",

@@ -279,7 +279,7 @@ async def test_grading_service_records_answers_and_latency(grading_service):
 
 def test_discord_command_reports_a_taken_metrics_port(monkeypatch, capsys):
     from bot.app.settings import get_settings
-    from bot.cli import main
+    from bot.frontends.cli import main
 
     server = metrics.start_server("127.0.0.1", 0)
     try:

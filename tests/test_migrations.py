@@ -34,7 +34,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.app import health
 from bot.app.settings import Settings, get_settings
-from bot.cli import main
+from bot.frontends.cli import main
 from bot.storage.database import alembic_config, create_engine, sqlite_path, upgrade_database
 from bot.storage.progress import ProgressStore
 from bot.storage.schema import Base

@@ -23,8 +23,7 @@ import sys
 import discord
 from discord import app_commands
 
-from bot.domain.errors import UserError
-from bot.storage.database import StorageError
+from bot.domain.errors import StorageError, UserError
 
 log = logging.getLogger("gradcheck.discord")
 
