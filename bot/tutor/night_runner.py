@@ -35,6 +35,7 @@ from bot.tutor.night import (
     Participant,
 )
 from bot.tutor.progress import RecordedAttempt
+from bot.tutor.timers import Timers
 
 log = logging.getLogger("gradcheck.discord")
 T = TypeVar("T")
@@ -100,17 +101,17 @@ class NightRunner:
     reveal_seconds = 45.0  # pause after a reveal before the next round (the host may skip it)
 
     def __init__(self, output: NightOutput, store: NightStore, grader: Grader, progress: Progress,
-                 chooser: QuestionChooser, *, track: Callable[[asyncio.Task], None] = lambda t: None):
+                 chooser: QuestionChooser, *, timers: Timers | None = None,
+                 track: Callable[[asyncio.Task], None] = lambda t: None):
         self.output, self.store, self.grader, self.progress = output, store, grader, progress
         self.chooser = chooser
+        self.timers = timers or Timers()  # one timer task per night, named mock-night-<id>
         self.track = track  # a stopping bot waits for the grading tasks it is given
         self.nights: dict[int, Night] = {}
         self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.wake: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self.dirty: set[int] = set()  # nights whose round message needs a refresh
-        self.timers: dict[int, asyncio.Task] = {}
         self.grading: defaultdict[int, set[asyncio.Task]] = defaultdict(set)
-        self._resuming: asyncio.Task | None = None
         self.closing = False
 
     # --- bookkeeping --------------------------------------------------------------------------
@@ -133,21 +134,19 @@ class NightRunner:
         self.wake[night_id].set()
 
     def ensure_timer(self, night: Night) -> None:
-        assert night.id is not None
-        task = self.timers.get(night.id)
-        if task is None or task.done():
-            self.timers[night.id] = asyncio.create_task(self.run_timer(night.id),
-                                                        name=f"mock-night-{night.id}")
+        night_id = night.id
+        assert night_id is not None
+        self.timers.start(f"mock-night-{night_id}", lambda: self.run_timer(night_id))
 
     def start_resuming(self) -> None:
-        self._resuming = asyncio.create_task(self.resume_all(), name="mock-resume")
+        self.timers.start("mock-resume", self.resume_all)
 
     async def close(self) -> None:
         self.closing = True
         for event in self.wake.values():
             event.set()
-        tasks = [t for t in (self._resuming, *self.timers.values()) if t is not None]
-        tasks += [t for ts in self.grading.values() for t in ts]
+        await self.timers.stop("mock-")
+        tasks = [t for ts in self.grading.values() for t in ts]
         for task in tasks:
             task.cancel()
         for task in tasks:

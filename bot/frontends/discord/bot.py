@@ -45,6 +45,7 @@ from bot.storage.mock import MockStore
 from bot.storage.progress import ProgressStore
 from bot.storage.qotd import QotdStore
 from bot.tutor.chooser import QuestionChooser
+from bot.tutor.timers import Timers
 from knowledge.loader import KnowledgeBase
 
 log = logging.getLogger("gradcheck.discord")
@@ -134,6 +135,7 @@ class GradcheckBot(commands.AutoShardedBot):
         self.qotd_threads: dict[int, str] = {}  # today's thread of answers -> its question
         self.qotd_every = qotd_every  # seconds between checks; None: only when post_due is called
         self.services: Services | None = None  # opened by setup_hook, once the token is accepted
+        self.timers = Timers()  # question-of-the-day checks and mock-night deadlines
         # Button and form handlers by action name, registered by the features (views.route).
         self.actions: dict[str, Callable[..., Awaitable[None]]] = {}
         self.draining = False  # stopping: no new work is taken
@@ -226,6 +228,7 @@ class GradcheckBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         await super().close()
+        await self.timers.stop()
         if self.services is not None:
             services, self.services = self.services, None
             await services.close()

@@ -52,7 +52,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         self.bot = bot
         self.store = bot.mock_store
         self.runner = NightRunner(DiscordNightOutput(bot, NightRunner.reveal_seconds), self.store,
-                                  bot.service, bot.progress, bot.chooser, track=bot.track)
+                                  bot.service, bot.progress, bot.chooser, timers=bot.timers,
+                                  track=bot.track)
         self.output = self.runner.output
         # Read at scrape time, so every place that starts, resumes or ends a night is counted.
         metrics.ACTIVE_SESSIONS.function = lambda: float(len(self.runner.nights))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
-from discord.ext import commands, tasks
+from discord.ext import commands
 
 from bot.frontends.discord.embeds import question_embed
 from bot.frontends.discord.logic import ANYONE, QuizRef, clip
@@ -43,11 +43,11 @@ class Qotd(commands.GroupCog, group_name="qotd", group_description="Question of 
              if s.thread_id and s.question_id}
         )
         if self.bot.qotd_every:
-            self.tick.change_interval(seconds=self.bot.qotd_every)
-            self.tick.start()
+            self.bot.timers.every("qotd", self.bot.qotd_every, self.tick,
+                                  first=self.bot.wait_until_ready)
 
     async def cog_unload(self) -> None:
-        self.tick.cancel()
+        await self.bot.timers.stop("qotd")
 
     # --- commands: anyone may `show`; `set` and `off` need Manage Server, and a refusal says so --
 
@@ -89,16 +89,9 @@ class Qotd(commands.GroupCog, group_name="qotd", group_description="Question of 
 
     # --- posting ------------------------------------------------------------------------------
 
-    @tasks.loop(minutes=1)  # the interval is the bot's qotd_every
     async def tick(self) -> None:
-        try:
-            await self.post_due(datetime.now(UTC))
-        except Exception:  # an exception would stop the loop: log it and try again next minute
-            log.exception("question-of-the-day check failed")
-
-    @tick.before_loop
-    async def _wait_ready(self) -> None:
-        await self.bot.wait_until_ready()
+        """The timer's check (every `qotd_every` seconds): post what is due."""
+        await self.post_due(datetime.now(UTC))
 
     async def post_due(self, now: datetime) -> list[int]:
         """Post every due question of the day this process is responsible for; guild ids posted."""
