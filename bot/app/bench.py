@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.app.settings import Settings, get_settings
 
-DEV_SET = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "grading_dev.jsonl"
+DEV_SET = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "grading_dev.jsonl"
 
 
 def _answers(n: int) -> list[tuple[str, str]]:

@@ -105,6 +105,18 @@ def resolve_topic(word: str, topics: Sequence[str]) -> str | None:
     return starts[0] if len(starts) == 1 else None
 
 
+def night_topics(text: str, topics: Sequence[str]) -> tuple[str, ...]:
+    """A mock night's topics: comma- (or semicolon-) separated, each resolved like /quiz's."""
+    chosen = []
+    for word in text.replace(";", ",").split(","):
+        if word.strip():
+            topic = resolve_topic(word.strip(), topics)
+            if topic is None:
+                raise UserError(f"Unknown topic {word.strip()!r}: see `/topics`.")
+            chosen.append(topic)
+    return tuple(chosen)
+
+
 def parse_quiz_args(text: str, kb: KnowledgeBase) -> QuizRequest:
     """`/quiz` arguments in any order: a topic or question id (prefix), a difficulty, a mode.
 

@@ -18,10 +18,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.domain.errors import StorageError
-from bot.domain.results import GradeResult
 from bot.tutor.chooser import QuestionChooser
 from bot.tutor.night import (
     FINISHED,
@@ -32,67 +32,22 @@ from bot.tutor.night import (
     Answer,
     Night,
     NightError,
-    Participant,
 )
-from bot.tutor.progress import RecordedAttempt
+from bot.tutor.night_io import Grader, NightOutput, NightStore, Progress
 from bot.tutor.timers import Timers
 
 log = logging.getLogger("gradcheck.discord")
 T = TypeVar("T")
 
 
-class NightOutput(Protocol):
-    """How a night is shown (the Discord cog implements it); errors it can live with it logs."""
+@dataclass
+class Live:
+    """What the runner keeps beside each running night."""
 
-    async def wait_until_ready(self) -> None: ...
-
-    def serves(self, guild_id: int) -> bool:
-        """This process runs the server's nights (several shard processes share a database)."""
-        ...
-
-    async def post_round(self, night: Night) -> int | None:
-        """Post the open round; returns its message id (edited for the countdown)."""
-        ...
-
-    async def refresh_round(self, night: Night) -> None: ...
-
-    async def post_reveal(self, night: Night) -> None: ...
-
-    async def post_final(self, night: Night, scheduled: dict[int, set[str]]) -> None: ...
-
-    async def refresh_lobby(self, night: Night) -> None: ...
-
-    async def note(self, night: Night, text: str) -> None: ...
-
-
-class NightStore(Protocol):
-    """What the runner keeps (bot.storage.mock.MockStore)."""
-
-    async def save(self, night: Night) -> Night: ...
-
-    async def save_participant(self, night_id: int, p: Participant) -> None: ...
-
-    async def add_answer(self, night_id: int, round_number: int, answer: Answer) -> None: ...
-
-    async def set_grade(self, night_id: int, round_number: int, answer: Answer) -> None: ...
-
-    async def load(self, night_id: int) -> Night | None: ...
-
-    async def unfinished(self) -> list[int]: ...
-
-
-class Grader(Protocol):
-    async def grade(self, question_id: str, answer: str, hints_used: int = 0) -> GradeResult: ...
-
-
-class Progress(Protocol):
-    """A night's graded answers count for /review and /stats like any other."""
-
-    async def record_attempt(self, user_id: str, question_id: str, answer: str,
-                             result: GradeResult, seconds: float | None,
-                             guild_id: str | None = None) -> RecordedAttempt: ...
-
-    async def seen_question_ids(self, user_id: str) -> set[str]: ...
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one change at a time
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # the timer should look again
+    dirty: bool = False  # the round message needs a refresh
+    grading: set[asyncio.Task] = field(default_factory=set)  # grades in flight
 
 
 class NightRunner:
@@ -107,11 +62,8 @@ class NightRunner:
         self.chooser = chooser
         self.timers = timers or Timers()  # one timer task per night, named mock-night-<id>
         self.track = track  # a stopping bot waits for the grading tasks it is given
-        self.nights: dict[int, Night] = {}
-        self.locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.wake: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
-        self.dirty: set[int] = set()  # nights whose round message needs a refresh
-        self.grading: defaultdict[int, set[asyncio.Task]] = defaultdict(set)
+        self.nights: dict[int, Night] = {}  # the nights this process runs
+        self.live: defaultdict[int, Live] = defaultdict(Live)  # and what goes with each
         self.closing = False
 
     # --- bookkeeping --------------------------------------------------------------------------
@@ -130,8 +82,8 @@ class NightRunner:
 
     def poke(self, night_id: int, *, dirty: bool = False) -> None:
         if dirty:
-            self.dirty.add(night_id)
-        self.wake[night_id].set()
+            self.live[night_id].dirty = True
+        self.live[night_id].wake.set()
 
     def ensure_timer(self, night: Night) -> None:
         night_id = night.id
@@ -143,10 +95,10 @@ class NightRunner:
 
     async def close(self) -> None:
         self.closing = True
-        for event in self.wake.values():
-            event.set()
+        for live in self.live.values():
+            live.wake.set()
         await self.timers.stop("mock-")
-        tasks = [t for ts in self.grading.values() for t in ts]
+        tasks = [t for live in self.live.values() for t in live.grading]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -166,21 +118,21 @@ class NightRunner:
         """Pause, resume or skip, by the host (Night checks that)."""
         steps = {"pause": night.pause, "resume": night.resume, "skip": night.skip}
         now = time.time()
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             steps[action](by, now)
             if action == "skip" and night.is_last_round:
                 night.end(now, "The host skipped the last round.")
             await self.store.save(night)
 
     async def next(self, night: Night, by: int) -> None:
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             night.next(by, time.time())
             await self.store.save(night)
         self.poke(night.id or 0)
 
     async def end(self, night: Night, by: int) -> None:
         """The host ends the night early; `finish` then posts the scoreboard."""
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             night.end(time.time(), "Ended early by the host.", by=by)
             await self.store.save(night)
 
@@ -188,7 +140,7 @@ class NightRunner:
                      round_number: int, stored: Callable[[], object] | None = None) -> Answer:
         """Take an answer: stored before anything else, then graded in the background."""
         night_id = night.id or 0
-        async with self.locks[night_id]:
+        async with self.live[night_id].lock:
             p = night.participants.get(user_id)
             joined = p is None or not p.present
             answer = night.submit(user_id, name, text, time.time(), round_number)
@@ -201,8 +153,9 @@ class NightRunner:
                 raise
         task = asyncio.create_task(self.grade(night, round_number, user_id))
         self.track(task)  # a stopping bot finishes it (stored already: else graded on resume)
-        self.grading[night_id].add(task)
-        task.add_done_callback(self.grading[night_id].discard)
+        grading = self.live[night_id].grading
+        grading.add(task)
+        task.add_done_callback(grading.discard)
         self.poke(night_id, dirty=True)
         return answer
 
@@ -211,20 +164,20 @@ class NightRunner:
         await self.store.save_participant(night.id or 0, night.participants[user_id])
 
     async def join(self, night: Night, user_id: int, name: str) -> None:
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             night.join(user_id, name, time.time())
             await self.save_participant(night, user_id)
         self.poke(night.id or 0, dirty=True)  # the round's "n/m answered" changed
 
     async def leave(self, night: Night, user_id: int) -> None:
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             night.leave(user_id, time.time())
             await self.save_participant(night, user_id)
         self.poke(night.id or 0, dirty=True)
 
     async def change(self, night: Night, change: Callable[[], T]) -> T:
         """Any other change to the night (e.g. pairing people up), under its lock, then saved."""
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             done = change()
             await self.store.save(night)
         self.poke(night.id or 0, dirty=True)
@@ -232,7 +185,7 @@ class NightRunner:
 
     async def mark(self, night: Night, round_number: int, candidate: int, index: int,
                    value: bool, n_points: int) -> None:
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             answer = night.mark(round_number, candidate, index, value, n_points)
             await self.store.set_grade(night.id or 0, round_number, answer)
 
@@ -242,7 +195,7 @@ class NightRunner:
         rnd = night.rounds[round_number - 1]
         answer = rnd.answers[user_id]
         result = await self.grader.grade(rnd.question_id, answer.text)
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             night.record_grade(round_number, user_id, result.verdict, result.score,
                                [kp.covered for kp in result.key_points])
         await self.store.set_grade(night.id or 0, round_number, answer)
@@ -256,7 +209,7 @@ class NightRunner:
     async def settle(self, night: Night) -> None:
         """Wait for the grades in flight, then grade answers stored but never graded (a restart
         between the two)."""
-        pending = list(self.grading.get(night.id or 0, ()))
+        pending = list(self.live[night.id or 0].grading)
         if pending:
             await asyncio.wait(pending, timeout=120)
         rnd = night.current
@@ -270,7 +223,7 @@ class NightRunner:
 
     async def open_next(self, night: Night) -> None:
         """The first round (the host's Start passed Night.check_start) or the next one."""
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             now = time.time()
             if night.state == LOBBY or (night.state == REVEAL and not night.is_last_round):
                 rnd = night.open_round(self.pick(night), now)
@@ -283,7 +236,7 @@ class NightRunner:
         self.poke(night.id or 0)
 
     async def close_round(self, night: Night) -> None:
-        async with self.locks[night.id or 0]:
+        async with self.live[night.id or 0].lock:
             if night.state != OPEN:
                 return
             night.close_round(time.time(), self.reveal_seconds)
@@ -292,7 +245,7 @@ class NightRunner:
         await self.output.refresh_round(night)
         await self.output.post_reveal(night)
         if night.is_last_round:
-            async with self.locks[night.id or 0]:
+            async with self.live[night.id or 0].lock:
                 if night.state != FINISHED:
                     night.end(time.time())
                     await self.store.save(night)
@@ -308,7 +261,7 @@ class NightRunner:
         await self.output.post_final(night, await self.scheduled_reviews(night))
         if night.lobby_message_id:
             await self.output.refresh_lobby(night)
-        self.wake[night.id or 0].set()
+        self.live[night.id or 0].wake.set()
 
     async def scheduled_reviews(self, night: Night) -> dict[int, set[str]]:
         """Per player, tonight's questions that have a review schedule (a graded answer was
@@ -327,7 +280,8 @@ class NightRunner:
         """Acts on the stored deadline: closes rounds, starts the next one, edits the countdown."""
         await self.output.wait_until_ready()
         last_edit = 0.0
-        event = self.wake[night_id]
+        live = self.live[night_id]
+        event = live.wake
         while not self.closing and (night := self.nights.get(night_id)) is not None \
                 and night.state != FINISHED:
             event.clear()
@@ -343,16 +297,16 @@ class NightRunner:
                     continue
                 stale = now - last_edit
                 if night.state in (OPEN, PAUSED) and (
-                        (night_id in self.dirty and stale >= self.refresh_after)
+                        (live.dirty and stale >= self.refresh_after)
                         or (night.state == OPEN and stale >= self.countdown_every)):
-                    self.dirty.discard(night_id)
+                    live.dirty = False
                     await self.output.refresh_round(night)
                     last_edit = now
             except Exception:  # keep the night alive; the next wake-up tries again
                 log.exception("mock night %s: timer step failed", night_id)
                 await asyncio.sleep(1.0)
             wait = self.countdown_every - (time.time() - last_edit)
-            if night_id in self.dirty:
+            if live.dirty:
                 wait = min(wait, self.refresh_after - (time.time() - last_edit))
             if night.deadline is not None:
                 wait = min(wait, night.deadline - time.time())

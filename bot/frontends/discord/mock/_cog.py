@@ -23,18 +23,23 @@ from discord.ext import commands
 
 from bot.app import metrics
 from bot.domain.enums import Difficulty, Role
-from bot.frontends.discord.logic import ANSWER_FIELD, clip, modal_values, plural
-from bot.frontends.discord.mock._messages import brief_message, lobby_message, round_message
+from bot.frontends.discord.logic import ANSWER_FIELD, clip, modal_values
+from bot.frontends.discord.mock._messages import (
+    brief_message,
+    history_embed,
+    lobby_message,
+    pairs_message,
+    round_message,
+)
 from bot.frontends.discord.mock._output import DiscordNightOutput
 from bot.frontends.discord.mock._views import (
     FORM_RE,
     MarkButton,
     MockAnswerModal,
     MockButton,
-    night_view,
 )
 from bot.frontends.discord.views import DIFFICULTY_CHOICES, interaction_data
-from bot.tutor.chooser import resolve_topic
+from bot.tutor.chooser import night_topics
 from bot.tutor.night import FINISHED, Night, NightError
 from bot.tutor.night_runner import NightRunner
 from bot.tutor.pairs import assign_pair, assign_pairs
@@ -108,16 +113,9 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         assert interaction.guild_id is not None and interaction.channel_id is not None
         if not await self.is_host(interaction):
             raise app_commands.CheckFailure(NOT_A_HOST)
-        chosen: list[str] = []
-        for word in (topics or "").replace(";", ",").split(","):
-            if word.strip():
-                topic = resolve_topic(word.strip(), self.bot.kb.topics())
-                if topic is None:
-                    raise NightError(f"Unknown topic {word.strip()!r}: see `/topics`.")
-                chosen.append(topic)
         night = Night(interaction.guild_id, interaction.channel_id, interaction.user.id, rounds,
                       seconds, Difficulty(difficulty.value) if difficulty else None,
-                      tuple(chosen), created_at=time.time())
+                      night_topics(topics or "", self.bot.kb.topics()), created_at=time.time())
         await self.runner.host(night)
         await interaction.response.send_message(**lobby_message(night))
         lobby = await interaction.original_response()
@@ -130,18 +128,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
     @app_commands.command(name="history", description="Past mock-interview nights here")
     async def history(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        lines = []
-        for p in await self.store.history(interaction.guild_id):
-            winner = f" · winner <@{p.winner_id}>" if p.winner_id else ""
-            note = f" · {p.end_note}" if p.end_note else ""
-            status = "" if p.ended_at else " · running"
-            lines.append(f"**#{p.id}** <t:{int(p.created_at.timestamp())}:d> · host "
-                         f"<@{p.host_id}> · {plural(p.rounds, 'round')} · "
-                         f"{plural(p.players, 'player')}{winner}{status}{note}")
-        embed = discord.Embed(title="Mock-interview nights", colour=discord.Colour.blurple(),
-                              description=clip("\n".join(lines) or "No nights yet: a host can "
-                                               "start one with `/mock start`.", 4096))
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        past = await self.store.history(interaction.guild_id)
+        await interaction.response.send_message(embed=history_embed(past), ephemeral=True)
 
     @app_commands.command(name="hostrole", description="Let members with a role host nights")
     @app_commands.describe(role="This role may host (besides Manage Events / Manage Server)")
@@ -175,12 +163,7 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
                              "everyone.")
         else:
             pairs = await self.runner.change(night, lambda: assign_pairs(night, by))
-        embed = discord.Embed(title="Interviewer mode", colour=discord.Colour.purple(),
-                              description="\n".join(f"🎤 <@{i}> interviews <@{c}>" for i, c in pairs))
-        embed.set_footer(text="Interviewers: press Interviewer brief for the key points, hints "
-                              "and follow-ups (only you see them). Candidates: press Answer.")
-        await interaction.response.send_message(embed=embed,
-                                                view=night_view(night.id or 0, 0, ["brief"]))
+        await interaction.response.send_message(**pairs_message(night, pairs))
 
     # --- buttons and the answer form ----------------------------------------------------------
 

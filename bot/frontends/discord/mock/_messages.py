@@ -4,6 +4,7 @@ Pure builders: a night and the knowledge base in, message keyword arguments out.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -12,6 +13,7 @@ from bot.domain.enums import Role
 from bot.frontends.discord.embeds import question_embed
 from bot.frontends.discord.logic import clip, plural
 from bot.frontends.discord.mock._views import MarkButton, night_view
+from bot.storage.mock import PastNight
 from bot.tutor.night import FINISHED, LOBBY, PAUSED, Night, NightError, missed_most
 from bot.tutor.pairs import candidates_of, human_vs_auto
 from knowledge.loader import KnowledgeBase
@@ -187,3 +189,25 @@ def brief_message(kb: KnowledgeBase, night: Night, interviewer: int) -> dict[str
                                          f"{'✓' if value else '✗'} {i + 1}"))
     embed.set_footer(text="Mark each key point as your candidate covers it (✓) or not (✗).")
     return {"embed": embed, "view": view}
+
+
+def pairs_message(night: Night, pairs: Sequence[tuple[int, int | None]]) -> dict[str, Any]:
+    embed = discord.Embed(title="Interviewer mode", colour=discord.Colour.purple(),
+                          description="\n".join(f"🎤 <@{i}> interviews <@{c}>" for i, c in pairs))
+    embed.set_footer(text="Interviewers: press Interviewer brief for the key points, hints "
+                          "and follow-ups (only you see them). Candidates: press Answer.")
+    return {"embed": embed, "view": night_view(night.id or 0, 0, ["brief"])}
+
+
+def history_embed(past: Sequence[PastNight]) -> discord.Embed:
+    lines = []
+    for p in past:
+        winner = f" · winner <@{p.winner_id}>" if p.winner_id else ""
+        note = f" · {p.end_note}" if p.end_note else ""
+        status = "" if p.ended_at else " · running"
+        lines.append(f"**#{p.id}** <t:{int(p.created_at.timestamp())}:d> · host "
+                     f"<@{p.host_id}> · {plural(p.rounds, 'round')} · "
+                     f"{plural(p.players, 'player')}{winner}{status}{note}")
+    return discord.Embed(title="Mock-interview nights", colour=discord.Colour.blurple(),
+                         description=clip("\n".join(lines) or "No nights yet: a host can "
+                                          "start one with `/mock start`.", 4096))
