@@ -28,8 +28,11 @@ chat: $(STAMP)
 # The storage tests need PostgreSQL: tests/with_postgres.py uses the one that answers
 # (GRADCHECK_TEST_PG_URL, else 127.0.0.1:5432/test) or starts a throwaway server in a temp dir for
 # the run; with CI set, no server at all fails the run instead of skipping those tests.
+# lint-imports keeps the layers (pyproject.toml [tool.importlinter]); mypy checks the types.
 test: $(STAMP) compose-cli
 	$(BIN)/ruff check bot index knowledge tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python tests/with_postgres.py $(BIN)/python -m pytest -q
 
 # tests/test_deploy.py validates docker-compose.yml with Debian's docker-compose (`config` needs
@@ -42,6 +45,8 @@ compose-cli:
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot index knowledge tests
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 index: $(STAMP)
 	$(BIN)/gradcheck index build

@@ -106,7 +106,7 @@ def eval_beetle_cosine(rows: list[dict], similarity: np.ndarray, method: str) ->
 
 
 def tfidf_similarity(rows: list[dict]) -> np.ndarray:
-    from bot.lexical import TfIdf
+    from index.lexical import TfIdf
 
     train = [t for r in rows if r["split"] == "train" for t in (r["student_answer"], r["reference_answer"])]
     tfidf = TfIdf(train)

@@ -125,7 +125,7 @@ def reference_examples(entries, rng: random.Random, others_per_point: int) -> li
     Covers: the 3-sentence window of the entry's own reference around the sentence that shares the
     most content words with the point. Unrelated: a random window of another question's reference.
     """
-    from bot.lexical import content_words
+    from index.lexical import content_words
     from index.text import split_sentences
 
     out = []

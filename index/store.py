@@ -16,7 +16,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -106,7 +106,7 @@ class VectorIndex:
         encode: Callable[[list[str]], np.ndarray],
         model: str,
         kind: str = "flat",
-        progress: Callable[[Iterator], Iterator] | None = None,
+        progress: Callable[[Iterable], Iterator] | None = None,
         chunk: int = 64,
     ) -> VectorIndex:
         started = time.perf_counter()
@@ -180,7 +180,7 @@ class VectorIndex:
         return None
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)
@@ -210,7 +210,7 @@ def load_or_build(
     encode: Callable[[list[str]], np.ndarray],
     model: str,
     kind: str = "flat",
-    progress: Callable[[Iterator], Iterator] | None = None,
+    progress: Callable[[Iterable], Iterator] | None = None,
     force: bool = False,
 ) -> VectorIndex:
     """The saved index when it is fresh for this knowledge and model; otherwise rebuild and save."""

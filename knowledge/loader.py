@@ -137,7 +137,7 @@ def _hash_files(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _field_path(loc: tuple) -> str:
+def _field_path(loc: tuple) -> str | None:
     return ".".join(str(part) for part in loc) or None
 
 
@@ -214,10 +214,10 @@ def load_knowledge(
         for i, demo in enumerate(entry.demos):
             if demo not in demos:
                 problems.append(Problem(name, entry.id, f"demos.{i}", f"unknown demo {demo!r}"))
-    for demo in demos.values():
-        for ref in demo.question_ids:
+    for info in demos.values():
+        for ref in info.question_ids:
             if ref not in entries and require_all:
-                problems.append(Problem(demo.path.name, demo.name, "QUESTION_IDS", f"unknown id {ref!r}"))
+                problems.append(Problem(info.path.name, info.name, "QUESTION_IDS", f"unknown id {ref!r}"))
 
     if require_all:
         for required in REQUIRED_IDS:

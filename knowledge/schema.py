@@ -5,7 +5,6 @@ Every rule a content author could break lives here, so the loader can report all
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated
 
@@ -20,19 +19,13 @@ from pydantic import (
     model_validator,
 )
 
-# Stable ids: 8.3.<n> (41-70), 8.3.<n>.<k> sub-questions, 8.3.x.<slug> outside the book.
-ID_PATTERN = re.compile(r"^8\.3\.(?:(4[1-9]|5\d|6\d|70)(?:\.([1-9]))?|x\.[a-z0-9][a-z0-9-]*)$")
+from bot.domain.enums import Difficulty
+from bot.domain.ids import QUESTION_ID
+
+# Stable ids (8.3.<n>, 8.3.<n>.<k>, 8.3.x.<slug>) and the difficulty levels: bot/domain.
+ID_PATTERN = QUESTION_ID
 
 CHAPTER_URL = "https://huyenchip.com/ml-interviews-book/contents/8.3-training-neural-networks.html"
-
-
-class Difficulty(StrEnum):
-    E = "E"
-    M = "M"
-    H = "H"
-
-
-DIFFICULTY_NAMES = {"E": "easy", "M": "medium", "H": "hard"}
 
 
 class Topic(StrEnum):

@@ -30,7 +30,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def _gradcheck_env(data_dir):
-    from bot.settings import get_settings
+    from bot.app.settings import get_settings
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADCHECK_DATA_DIR", str(data_dir))
@@ -42,7 +42,7 @@ def _gradcheck_env(data_dir):
 
 @pytest.fixture(scope="session")
 def settings(data_dir):
-    from bot.settings import Settings
+    from bot.app.settings import Settings
 
     return Settings(data_dir=data_dir, database_url=None)
 
@@ -56,7 +56,7 @@ def kb():
 
 @pytest.fixture(scope="session")
 def runtime(request, settings, kb):
-    from bot.runtime import Runtime
+    from bot.app.runtime import Runtime
 
     rt = Runtime(settings)
     rt.__dict__["kb"] = kb  # one KnowledgeBase object for every fixture
@@ -105,7 +105,7 @@ def sqlite_url(tmp_path):
 
 @pytest.fixture
 async def progress_store(sqlite_url):
-    from bot.progress import ProgressStore
+    from bot.storage.progress import ProgressStore
 
     store = await ProgressStore.open(sqlite_url)
     yield store
@@ -114,7 +114,7 @@ async def progress_store(sqlite_url):
 
 @pytest.fixture
 async def grading_service(grader, retriever):
-    from bot.service import GradingService
+    from bot.app.service import GradingService
 
     service = GradingService(grader, retriever)
     yield service

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.settings import get_settings
+from bot.app.settings import get_settings
+from bot.frontends.cli import main
 
 
 @pytest.fixture(autouse=True)
@@ -185,7 +185,7 @@ def test_ask_batch_with_a_lone_surrogate_answers_the_other_lines(capsys, monkeyp
 
 
 def test_a_line_that_breaks_the_model_costs_only_that_line(capsys, tmp_path, monkeypatch):
-    from bot.grading import Grader
+    from bot.grading.grader import Grader
 
     real = Grader.grade_many
 
@@ -233,7 +233,7 @@ def test_verbose_prints_the_traceback(capsys, monkeypatch):
     def broken(args):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr("bot.cli.cmd_demo_list", broken)
+    monkeypatch.setattr("bot.frontends.cli.cmd_demo_list", broken)
     code, _, err = run(capsys, "demo", "list")
     assert code == 1 and "rerun with -v" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -253,8 +253,8 @@ def no_models(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded")
 
-    monkeypatch.setattr("bot.judge.get_judge", refuse)
-    monkeypatch.setattr("bot.runtime.get_embedder", refuse)
+    monkeypatch.setattr("bot.grading.judge.get_judge", refuse)
+    monkeypatch.setattr("bot.app.runtime.get_embedder", refuse)
 
 
 def test_bad_input_is_refused_before_any_model_loads(capsys, tmp_path, no_models):
@@ -283,7 +283,7 @@ def test_first_run_says_it_builds_the_index_and_prepares_the_model(capsys, monke
             runtime.index.save(directory)
         return runtime.index
 
-    monkeypatch.setattr("bot.runtime.load_or_build", load_or_build)
+    monkeypatch.setattr("bot.app.runtime.load_or_build", load_or_build)
     code, out, err = run(capsys, "ask", "why", "warm", "up", "the", "learning", "rate?", "--json")
     assert code == 0 and json.loads(out)["results"] and built == [0, 1, 2]
     assert "building the search index" in err and err.count("building the search index") == 1
@@ -292,22 +292,22 @@ def test_first_run_says_it_builds_the_index_and_prepares_the_model(capsys, monke
     assert code == 0 and "index" not in err
     # The grading model is exported once per data dir (ONNX): said, not a silent wait.
     judge = runtime.judge  # the session's model: no second export in the test
-    monkeypatch.setattr("bot.judge.get_judge", lambda *a, **k: judge)
+    monkeypatch.setattr("bot.grading.judge.get_judge", lambda *a, **k: judge)
     code, out, err = run(capsys, "grade", "8.3.62", GOOD_62, "--json")
     assert code == 0 and json.loads(out)["question_id"] == "8.3.62", err
     assert "preparing the grading model" in err
 
 
 def test_a_stale_index_rebuild_is_announced(capsys):
-    from bot.cli import _IndexProgress
+    from bot.frontends.cli.common import IndexProgress
 
-    assert list(_IndexProgress()(range(4))) == [0, 1, 2, 3]
+    assert list(IndexProgress()(range(4))) == [0, 1, 2, 3]
     err = capsys.readouterr().err
     assert "building the search index" in err and "ready" in err
 
 
 def test_grade_batch_streams_results_as_it_grades(monkeypatch, tmp_path):
-    from bot.grading import Grader
+    from bot.grading.grader import Grader
 
     real, printed_before, sizes = Grader.grade_many, [], []
 
@@ -317,7 +317,7 @@ def test_grade_batch_streams_results_as_it_grades(monkeypatch, tmp_path):
         return real(self, items)
 
     monkeypatch.setattr(Grader, "grade_many", grade_many)
-    monkeypatch.setattr("bot.cli.BATCH_GROUP", 3)
+    monkeypatch.setattr("bot.frontends.cli.answers.BATCH_GROUP", 3)
     monkeypatch.setattr("sys.stdout", io.StringIO())
     batch = tmp_path / "in.jsonl"
     answers = ["They collapse into one linear map.", "No extra power.", "Add a ReLU between.",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.demos import run_demo
+from bot.tutor.demos import run_demo
 from knowledge.loader import load_demos
 
 DEMOS = sorted(load_demos()[0])

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import metrics
-from bot.logging_setup import JsonFormatter, configure_logging
-from bot.settings import Settings
+from bot.app import metrics
+from bot.app.logging_setup import JsonFormatter, configure_logging
+from bot.app.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = shutil.which("docker-compose")
@@ -278,8 +278,8 @@ async def test_grading_service_records_answers_and_latency(grading_service):
 
 
 def test_discord_command_reports_a_taken_metrics_port(monkeypatch, capsys):
-    from bot.cli import main
-    from bot.settings import get_settings
+    from bot.app.settings import get_settings
+    from bot.frontends.cli import main
 
     server = metrics.start_server("127.0.0.1", 0)
     try:
@@ -297,7 +297,7 @@ def test_discord_command_reports_a_taken_metrics_port(monkeypatch, capsys):
 
 
 def test_capacity_measures_the_real_path(runtime):
-    from bot.capacity import measure_capacity
+    from bot.app.capacity import measure_capacity
 
     report = measure_capacity(seconds=1.0, users=4, runtime=runtime)
     assert report["answers"] > 0 and report["answers_per_s"] > 0

@@ -12,8 +12,8 @@ import discord
 import pytest
 from discord.gateway import DiscordWebSocket
 
-from bot.discord_app import GradcheckBot
-from bot.settings import Settings
+from bot.app.settings import Settings
+from bot.frontends.discord.bot import GradcheckBot
 from tests.fake_discord import (
     AUTOCOMPLETE_RESULT,
     EPHEMERAL,
@@ -451,7 +451,7 @@ async def test_progress_commands_and_forgetme(fake, bot):
 
 
 async def test_rate_limit_is_friendly(fake, bot):
-    from bot.discord_bot.logic import RateLimiter
+    from bot.frontends.discord.logic import RateLimiter
 
     bot.limiter = RateLimiter(2, 60.0)
     ivy = fake.add_user("ivy")
@@ -481,7 +481,7 @@ async def test_one_error_handler_replies_privately_and_logs(fake, bot, monkeypat
 
 
 async def test_missing_or_rejected_token_is_one_line_exit_2(monkeypatch, tmp_path, capsys):
-    from bot.discord_app import run_discord
+    from bot.frontends.discord.bot import run_discord
 
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     assert run_discord(Settings(data_dir=tmp_path)) == 2
@@ -502,7 +502,7 @@ async def test_missing_or_rejected_token_is_one_line_exit_2(monkeypatch, tmp_pat
 async def test_refused_message_content_intent_is_one_line_exit_2(
     monkeypatch, tmp_path, capsys, runtime
 ):
-    from bot.discord_app import run_discord
+    from bot.frontends.discord.bot import run_discord
 
     async with serving(monkeypatch, message_content_allowed=False) as fake:
         monkeypatch.setenv("DISCORD_TOKEN", fake.token)
@@ -515,7 +515,7 @@ async def test_refused_message_content_intent_is_one_line_exit_2(
 
 
 def test_demo_links_use_the_base_url_when_set():
-    from bot.discord_bot.embeds import demo_line
+    from bot.frontends.discord.embeds import demo_line
 
     assert demo_line(["batch_size"], "https://example.org/demos/") == (
         "[batch_size](https://example.org/demos/batch_size.py)"

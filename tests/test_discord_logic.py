@@ -1,4 +1,5 @@
-"""The Discord front end's pure logic (bot/discord_bot/logic.py): no Discord, no model."""
+"""The Discord front end's pure logic (bot/frontends/discord/logic.py) and the question of the
+day's (bot/tutor/qotd.py): no Discord, no model."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.discord_bot.logic import (
+from bot.domain.errors import UserError
+from bot.frontends.discord.logic import (
     ANYONE,
     QuizRef,
     RateLimiter,
@@ -14,17 +16,13 @@ from bot.discord_bot.logic import (
     clip,
     message_role,
     modal_values,
-    next_post,
     parse_modal_id,
-    parse_post_time,
     parse_quiz_id,
-    qotd_due,
-    qotd_question,
     related_questions,
     strip_mention,
     week_start,
 )
-from bot.errors import UserError
+from bot.tutor.qotd import next_post, parse_post_time, qotd_due, qotd_question
 
 KNOWN = {"8.3.41", "8.3.65", "8.3.66.1", "8.3.x.nonconvex"}
 

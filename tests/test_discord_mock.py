@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot import metrics
-from bot.mock.store import MockStore
+from bot.app import metrics
+from bot.storage.mock import MockStore
 from tests import test_discord
 from tests.fake_discord import EPHEMERAL, MODAL, UPDATE, FakeDiscord
 from tests.test_discord import bot_settings, buttons, embed_text, running, serving
@@ -173,7 +173,7 @@ async def test_restart_mid_round_resumes_and_a_past_deadline_reveals(monkeypatch
             assert f"<@{ana.id}>" in text and f"<@{ben.id}>" in text  # nothing lost
             await press(fake, host, result, "next")
             await round_message(fake, lobby, 2)
-        store = MockStore.open(settings.resolved_database_url)
+        store = await MockStore.open(settings.resolved_database_url)
         try:  # the bot is down while round 2's time runs out
             night = await store.load(night_id)
             assert night.state == "open" and len(night.rounds) == 2

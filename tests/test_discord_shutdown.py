@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.progress import ProgressStore
+from bot.storage.progress import ProgressStore
 from tests import test_discord
 from tests.fake_discord import DEFER, EPHEMERAL, MODAL, FakeDiscord
 from tests.test_discord import GOOD_ANSWER_65, button, embed_text, question_id, start_quiz

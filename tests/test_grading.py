@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.errors import EmptyAnswer, UnknownQuestion
+from bot.domain.errors import EmptyAnswer, UnknownQuestion
 
 RANK = {"incorrect": 0, "partial": 1, "correct": 2}
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import faiss
 import numpy as np
 
-from bot.retrieval import Retriever
+from bot.retrieval.retriever import Retriever
 from index.store import VectorIndex, load_or_build, recall_against_exact
 
 # Recall of held-out aliases (see the test). Measured 2026-12-02 over 419 aliases of 60 entries:

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from bot.judge import MODEL_DIR, Judge
+from bot.grading.judge import MODEL_DIR, Judge
 from bot.judge_data import LABELS, build_examples, read_pairs
 
 PAIRS = [

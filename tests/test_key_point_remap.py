@@ -19,9 +19,10 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.pool import NullPool
 
-from bot.db import (
+from bot.storage.database import create_engine, upgrade_database
+from bot.storage.progress import ProgressStore
+from bot.storage.schema import (
     attempts,
-    create_engine,
     key_point_progress,
     mock_answers,
     mock_nights,
@@ -29,13 +30,11 @@ from bot.db import (
     mock_rounds,
     qotd_schedules,
     reviews,
-    upgrade_database,
 )
-from bot.progress import ProgressStore
 from tests.postgres import fresh_schema
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-MIGRATION = "bot/migrations/versions/0004_key_point_remap.py"
+MIGRATION = "bot/storage/migrations/versions/0004_key_point_remap.py"
 
 
 def migration_module():

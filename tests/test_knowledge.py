@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from bot.cli import main
+from bot.frontends.cli import main
 from knowledge.loader import REQUIRED_IDS, load_knowledge
 
 

@@ -13,7 +13,7 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from bot.line_editor import LineEditor, open_fence, toolbar_text
+from bot.frontends.terminal.line_editor import LineEditor, open_fence, toolbar_text
 
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
 ENTER, ALT_ENTER, CTRL_C, CTRL_D, UP = "\r", "\x1b\r", "\x03", "\x04", "\x1b[A"

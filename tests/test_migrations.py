@@ -1,7 +1,7 @@
 """Alembic migrations on a real SQLite file and a real PostgreSQL (a fresh schema per test), and
 the operations commands built on them: `gradcheck db upgrade` and `gradcheck health`.
 
-tests/test_progress.py checks that the schema reached from empty matches bot.db's models; here:
+tests/test_progress.py checks that the schema reached from empty matches bot.storage.database's models; here:
 every revision one at a time, from the previous revision with data in it, down to empty and
 back, several processes at once, and the commands. PostgreSQL: the server tests/postgres.py
 finds (GRADCHECK_TEST_PG_URL, else 127.0.0.1:5432/test; `make test` starts one when none
@@ -32,11 +32,12 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from bot import health
-from bot.cli import main
-from bot.db import Base, alembic_config, create_engine, sqlite_path, upgrade_database
-from bot.progress import ProgressStore
-from bot.settings import Settings, get_settings
+from bot.app import health
+from bot.app.settings import Settings, get_settings
+from bot.frontends.cli import main
+from bot.storage.database import alembic_config, create_engine, sqlite_path, upgrade_database
+from bot.storage.progress import ProgressStore
+from bot.storage.schema import Base
 from tests.postgres import fresh_schema, pg_connect, require_postgres
 
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)
@@ -68,7 +69,7 @@ class Database:
         command.downgrade(alembic_config(self.url, **self.options), revision)
 
     async def state(self) -> tuple[str | None, set[str], list]:
-        """(revision, tables, differences from bot.db's models)."""
+        """(revision, tables, differences from bot.storage.database's models)."""
         engine = self.engine()
         try:
             async with engine.connect() as conn:
@@ -171,7 +172,7 @@ async def test_several_processes_migrating_at_once(database, request):
     Real processes: Alembic's context is process-global, so threads would not be the real thing.
     On SQLite this needs transactional_ddl=True in bot/migrations/env.py (one transaction for all
     revisions); without it a process could re-run a revision another had just applied."""
-    code = "import sys, json; from bot.db import upgrade_database; " \
+    code = "import sys, json; from bot.storage.database import upgrade_database; " \
            "upgrade_database(sys.argv[1], **json.loads(sys.argv[2]))"
     procs = [
         await asyncio.create_subprocess_exec(

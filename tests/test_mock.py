@@ -1,10 +1,12 @@
-"""The mock-night state machine (bot.mock.night) and its storage (bot.mock.store), no Discord."""
+"""The mock-night state machine (bot.tutor.night) and its storage (bot.storage.mock), no Discord."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.mock.night import (
+from bot.storage.mock import MockStore
+from bot.storage.progress import ProgressStore
+from bot.tutor.night import (
     FINISHED,
     LOBBY,
     OPEN,
@@ -12,15 +14,9 @@ from bot.mock.night import (
     REVEAL,
     Night,
     NightError,
-    assign_pair,
-    assign_pairs,
-    candidates_of,
-    human_vs_auto,
-    make_pairs,
     missed_most,
 )
-from bot.mock.store import MockStore
-from bot.progress import ProgressStore
+from bot.tutor.pairs import assign_pair, assign_pairs, candidates_of, human_vs_auto, make_pairs
 
 HOST, ANA, BEN, CY = 1, 2, 3, 4
 T0 = 1_900_000_000.0
@@ -187,7 +183,7 @@ def test_pairs():
 async def test_store_round_trip_and_history(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'mock.sqlite3'}"
     progress = await ProgressStore.open(url)  # migrates
-    store = MockStore.open(url)
+    store = await MockStore.open(url)
     try:
         n = night()
         n.start(HOST, "8.3.65", T0)

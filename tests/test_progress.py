@@ -18,18 +18,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-import bot.progress as progress
-from bot.db import Base, create_engine, upgrade_database
-from bot.progress import (
-    ProgressStore,
-    StorageError,
-    TopicMastery,
-    collect_due,
-    day_streaks,
-    rank_weakest,
-    readiness,
-)
-from bot.results import GradeResult, KeyPointResult
+import bot.storage.progress as progress
+from bot.domain.results import GradeResult, KeyPointResult
+from bot.storage.database import create_engine, upgrade_database
+from bot.storage.progress import ProgressStore, StorageError
+from bot.storage.schema import Base
+from bot.tutor.progress import TopicMastery, collect_due, day_streaks, rank_weakest, readiness
 from tests.postgres import fresh_schema
 
 T0 = datetime(2025, 3, 3, 9, 30, tzinfo=UTC)

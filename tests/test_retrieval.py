@@ -36,7 +36,7 @@ def test_answer_quotes_the_relevant_part_and_suggests_a_demo(retriever):
 
 
 def test_a_follow_up_stays_on_its_question_when_it_is_about_it(retriever):
-    from bot.retrieval import FOLLOW_UP_MARGIN
+    from bot.retrieval.retriever import FOLLOW_UP_MARGIN
 
     query = "what does the backward pass through the shortcut look like?"  # on skip connections
     boosted = retriever.ask(query, context_id="8.3.45")
@@ -47,7 +47,7 @@ def test_a_follow_up_stays_on_its_question_when_it_is_about_it(retriever):
 
 
 def test_a_follow_up_its_question_does_not_cover_says_so(retriever):
-    from bot.retrieval import FOLLOW_UP_MARGIN
+    from bot.retrieval.retriever import FOLLOW_UP_MARGIN
 
     query = "does that also help with sparse gradients?"  # replying on skip connections
     boosted = retriever.ask(query, context_id="8.3.45")

@@ -1,4 +1,4 @@
-"""SM-2 and key point rules of bot.scheduling (pure: no clock, no database)."""
+"""SM-2 and key point rules of bot.tutor.scheduling (pure: no clock, no database)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.scheduling import (
+from bot.tutor.scheduling import (
     INITIAL_EASE,
     MIN_EASE,
     KeyPointState,
@@ -141,7 +141,7 @@ def test_miss_breaks_the_streak_and_mastery():
 def test_interval_is_capped_so_long_streaks_never_overflow_dates():
     from datetime import UTC, datetime
 
-    from bot.scheduling import MAX_INTERVAL_DAYS, next_state
+    from bot.tutor.scheduling import MAX_INTERVAL_DAYS, next_state
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     state = None

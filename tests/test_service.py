@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
-from bot.errors import EmptyAnswer, UnknownQuestion
-from bot.results import GradeResult
-from bot.service import GradingService, ServiceStopped
+from bot.app.service import GradingService, ServiceStopped
+from bot.domain.errors import EmptyAnswer, UnknownQuestion
+from bot.domain.results import GradeResult
 
 WAIT = 10  # seconds before a test calls it a hang
 

@@ -18,9 +18,9 @@ import pytest
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from bot.line_editor import LineEditor
-from bot.progress import ProgressStore
-from bot.terminal import run_terminal
+from bot.frontends.terminal.app import run_terminal
+from bot.frontends.terminal.line_editor import LineEditor
+from bot.storage.progress import ProgressStore
 
 GOOD_65 = (
     "If all weights start at zero, every hidden unit in a layer computes the same output and gets "

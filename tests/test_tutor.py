@@ -7,21 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import EmptyAnswer, UserError
-from bot.progress import ProgressStore, StorageError
-from bot.tutor import (
-    REVEALED_ANSWER,
+from bot.domain.errors import EmptyAnswer, StorageError, UserError
+from bot.storage.progress import ProgressStore
+from bot.tutor.chooser import (
     ConflictingFilters,
-    NoMoreHints,
-    NoOpenQuestion,
     NothingToAsk,
     QuizRequest,
-    TutorSession,
     UnknownTopic,
-    classify,
     parse_quiz_args,
     pick_question,
 )
+from bot.tutor.intents import classify
+from bot.tutor.session import REVEALED_ANSWER, NoMoreHints, NoOpenQuestion, TutorSession
 
 GOOD_65 = (
     "If all weights start at zero, every hidden unit in a layer computes the same output and gets "

@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from bot.scheduling import ReviewState, next_state, quality_from_grade
+from bot.tutor.scheduling import ReviewState, next_state, quality_from_grade
 from tests.fake_discord import DEFER, MESSAGE, MODAL, FakeDiscord
 from tests.postgres import pg_connect, require_postgres
 from tests.test_discord import button, embed_text, question_id

@@ -1,0 +1,1 @@
+"""`gradcheck chat`: the terminal tutor."""

@@ -1,0 +1,385 @@
+"""Grading a free-text answer against one curated entry, from key-point judgements (pure logic).
+
+How a grade is made:
+1. The answer is split into sentences (bullets, list items and code lines count as sentences).
+   Repeated sentences are dropped and prose sentences are put in a canonical order, so repeating
+   or reordering an answer can never change its grade. Code keeps its line order.
+2. A fine-tuned cross-encoder (`bot.judge`) reads every key point and every misconception claim
+   of the entry *together with* the answer and judges each pair: the answer covers it,
+   contradicts it, or does not address it. A pair model sees order, negation and numbers. Key
+   points are judged against windows of the answer (a point often spans sentences); misconception
+   claims against each sentence of prose, since over a long window the judge reads any on-topic
+   answer as stating every claim.
+3. A small multinomial logistic model (`bot/verdict_model.json`, fitted with cross-validation by
+   question by `gradcheck eval grading --calibrate`) turns aggregates of those judgements, plus
+   the similarity signals of `bot.similarity` (they still add accuracy), into P(correct),
+   P(partial), P(incorrect). Rules from the judgements sit on top (GradingParams):
+   - a key point is ticked (✓) when it is covered, and flagged when it is contradicted;
+   - a misconception is flagged when the answer states it;
+   - correct needs enough required key points ticked, no required point contradicted and no
+     misconception stated (else it is partial);
+   - a wrong claim (a contradicted required point, a stated misconception) beside too little of
+     the core is incorrect: a confident wrong claim;
+   - an answer far closer to an unrelated question's reference than to its own is never correct
+     (fluent text about something else).
+   The ticks, the feedback and the rules read the same judgements, so they agree.
+4. score = P(correct) + 0.5 x P(partial), clipped to the verdict's band (correct 0.7-1,
+   partial 0.35-0.7, incorrect 0-0.35). Each hint used caps the score (not the verdict).
+An empty answer is refused; "I don't know" and text without words are incorrect at once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from bot.domain.errors import EmptyAnswer, UnknownQuestion
+from bot.domain.results import GradeResult, KeyPointResult, MisconceptionHit, Verdict
+from bot.grading.judge import CONTRADICTS, COVERS, strongest_window
+from index.text import looks_like_code, split_sentences
+from knowledge.loader import KnowledgeBase
+from knowledge.schema import Entry
+
+MODEL_PATH = Path(__file__).with_name("verdict_model.json")
+MAX_SENTENCES = 60
+VERDICTS: tuple[Verdict, ...] = ("correct", "partial", "incorrect")
+SCORE_BANDS = {"correct": (0.7, 1.0), "partial": (0.35, 0.7), "incorrect": (0.0, 0.35)}
+
+_DONT_KNOW = re.compile(
+    r"^\W*(i\s*(do\s*n[o']?t|dont|have\s+no)\s+(know|idea|remember)|no\s+idea|idk|not\s+sure|"
+    r"pass|skip|\?+|no\s+clue|dunno|i\s+forgot|none)\W*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class GradingParams:
+    """Every threshold of the verdict, in one place.
+
+    The probability cut-offs were chosen by cross-validation by question on the development
+    answers (`gradcheck eval grading --calibrate`), never on the frozen test sets.
+    """
+
+    cover_at: float = 0.5  # P(covers) from which a key point is ticked
+    contradict_at: float = 0.5  # P(contradicts) from which a key point is flagged as contradicted
+    state_at: float = 0.5  # P(covers) of a misconception claim from which it counts as stated
+    wrong_with_substance: float = 0.5  # a wrong claim beside at least this share of required
+    #                                    points is partial (a slip); below it, incorrect
+    correct_share: float = 0.5  # share of required points an answer must cover to be correct
+    hint_cost: float = 0.15  # each hint lowers the best possible score by this much
+    window_tokens: int = 208  # answer tokens the judge reads at once for key points (a key point
+    #                           often needs two or three sentences). Misconception claims are
+    #                           judged sentence by sentence (prose): over a long window the judge
+    #                           reads every on-topic answer as stating every claim.
+    off_question: float = -0.10  # an answer this much closer (cosine) to an unrelated question's
+    #                              reference than to its own cannot be correct (on dev: 2 of 182
+    #                              correct answers are that far off; every copied reference is)
+
+
+@dataclass
+class PreparedAnswer:
+    """The answer as grading sees it, before any model call."""
+
+    text: str
+    sentences: list[str]
+    notes: list[str] = field(default_factory=list)
+    no_claims: str | None = None  # why the answer cannot earn credit, if it cannot
+    code: bool = False
+
+
+def _sentence_key(sentence: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", sentence.lower()).split())
+
+
+def canonical_sentences(sentences: list[str], code: bool) -> list[str]:
+    """Drop repeats; put prose in a fixed order so order and repetition cannot move a grade."""
+    seen, out = set(), []
+    for s in sentences:
+        key = _sentence_key(s) or s
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out if code else sorted(out, key=lambda s: (_sentence_key(s), s))
+
+
+def prepare_answer(answer: str, max_chars: int) -> PreparedAnswer:
+    text = (answer or "").strip()
+    if not text:
+        raise EmptyAnswer()
+    notes: list[str] = []
+    if len(text) > max_chars:
+        text = text[:max_chars]
+        notes.append(f"Graded the first {max_chars} characters of a {len(answer)}-character answer.")
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.6:
+        notes.append("Grading is tuned for English; answers in other languages score less reliably.")
+    code = looks_like_code(text)
+    sentences = canonical_sentences(split_sentences(text) or [text], code)[:MAX_SENTENCES]
+    prepared = PreparedAnswer(text=text, sentences=sentences, notes=notes, code=code)
+    words = re.findall(r"[A-Za-z']+", text.lower())
+    if not words and not letters and not re.search(r"[=∇θηλ]", text):
+        prepared.no_claims = "no-words"
+    elif len(words) <= 12 and _DONT_KNOW.search(text):
+        prepared.no_claims = "dont-know"
+    return prepared
+
+
+@dataclass(frozen=True)
+class Judgements:
+    """The cross-encoder's view of one answer: per key point and per misconception claim."""
+
+    covers: np.ndarray  # (K,) P(the answer states the key point)
+    contradicts: np.ndarray  # (K,) P(the answer contradicts it)
+    states: np.ndarray  # (M,) P(the answer states the misconception)
+    refutes: np.ndarray  # (M,) P(the answer contradicts the misconception)
+    off_question: float = 0.0  # see GradingParams.off_question (similarity; 0 when unknown)
+
+    @classmethod
+    def none(cls, k: int, m: int) -> Judgements:
+        return cls(np.zeros(k), np.zeros(k), np.zeros(m), np.zeros(m))
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    score: float
+    covered: np.ndarray  # (K,) bool: ✓
+    contradicted: np.ndarray  # (K,) bool
+    stated: np.ndarray  # (M,) bool
+    off_question: bool = False  # reads like an answer to another question
+
+
+def required_mask(entry: Entry) -> np.ndarray:
+    mask = np.array([kp.required for kp in entry.key_points], dtype=bool)
+    return mask if mask.any() else np.ones(len(mask), dtype=bool)
+
+
+JUDGE_FEATURES = (
+    "req_cover_mean", "req_cover_min", "req_share_50", "req_share_30", "cover_mean", "cover_max",
+    "req_contra_max", "contra_max", "contra_mean", "state_max", "state_margin", "no_claims",
+    "log_words", "clean_share",
+)
+
+
+def judge_features(j: Judgements, required: np.ndarray, no_claims: bool, n_words: int) -> np.ndarray:
+    """Aggregates of the judgements, named in JUDGE_FEATURES (the verdict model's first inputs)."""
+    c, k = j.covers, j.contradicts
+    return np.array([
+        c[required].mean(), c[required].min(), (c[required] >= 0.5).mean(), (c[required] >= 0.3).mean(),
+        c.mean(), c.max(), k[required].max(), k.max(), k.mean(), j.states.max(),
+        (j.states - j.refutes).max(), float(no_claims), math.log1p(n_words),
+        ((c >= 0.5) & (k < 0.5)).mean(),
+    ])
+
+
+@dataclass(frozen=True)
+class VerdictModel:
+    """Multinomial logistic regression over standardised features (fitted by bot.calibration)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray  # (F, 3) columns in VERDICTS order
+    bias: np.ndarray  # (3,)
+    params: GradingParams = GradingParams()
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
+        z = z - z.max(axis=-1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=-1, keepdims=True)
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "weights": self.weights.tolist(), "bias": self.bias.tolist(), "params": asdict(self.params)}
+
+    @classmethod
+    def from_json(cls, data: dict) -> VerdictModel:
+        arrays = (np.array(data[k], dtype=float) for k in ("mean", "scale", "weights", "bias"))
+        return cls(tuple(data["features"]), *arrays, params=GradingParams(**data.get("params", {})))
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> VerdictModel:
+        return cls.from_json(json.loads(path.read_text()))
+
+
+def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims: bool = False,
+           probs: np.ndarray | None = None) -> Decision:
+    """The verdict: the fitted model's (when `probs` is given), then the rules of the judgements."""
+    covered = (j.covers >= params.cover_at) & (j.covers > j.contradicts)
+    contradicted = (j.contradicts >= params.contradict_at) & ~covered
+    stated = (j.states >= params.state_at) & (j.states > j.refutes)
+    if no_claims:
+        return Decision("incorrect", 0.0, covered & False, contradicted & False, stated & False)
+    required_share = float(covered[required].mean())
+    serious = bool(stated.any() or (contradicted & required).any())
+    if probs is None:  # no fitted model: the rules alone
+        probs = np.array([1.0, 0.0, 0.0]) if required_share >= params.correct_share else (
+            np.array([0.0, 1.0, 0.0]) if covered.any() else np.array([0.0, 0.0, 1.0]))
+    verdict: Verdict = VERDICTS[int(np.argmax(probs))]
+    off_question = j.off_question < params.off_question
+    if verdict == "correct" and (serious or off_question or required_share < params.correct_share - 1e-9):
+        verdict = "partial"
+    if serious and required_share < params.wrong_with_substance:
+        verdict = "incorrect"  # a confident wrong claim with too little of the core
+    low, high = SCORE_BANDS[verdict]
+    score = float(np.clip(probs[0] + 0.5 * probs[1], low, high))
+    return Decision(verdict, score, covered, contradicted, stated, off_question)
+
+
+def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
+    if no_claims == "dont-know":
+        return ("No answer to grade yet. Try the first hint, then say what you think in a sentence "
+                "or two; a partial answer earns partial credit.")
+    if no_claims == "no-words":
+        return "There is nothing here to grade yet: say what happens and why."
+    points = entry.key_point_texts
+    parts = [{"correct": "Solid answer.", "partial": "Partly there.", "incorrect": "Not there yet."}[d.verdict]]
+    if d.off_question:
+        parts.append("This reads more like an answer to a different question; answer the one asked.")
+    good = [points[i] for i in np.flatnonzero(d.covered)]
+    if good:
+        parts.append("You covered: " + "; ".join(k.rstrip(".") for k in good) + ".")
+    for i in np.flatnonzero(d.stated):
+        wrong = entry.misconceptions[i]
+        parts.append(f"Careful - this is a common mistake: \"{wrong.claim}\" {wrong.correction}")
+    for i in np.flatnonzero(d.contradicted):
+        parts.append(f"This part is wrong: the answer contradicts \"{points[i].rstrip('.')}\".")
+    required = required_mask(entry)
+    missing_required = [points[i] for i in np.flatnonzero(required & ~d.covered & ~d.contradicted)]
+    missing_bonus = [points[i] for i in np.flatnonzero(~required & ~d.covered & ~d.contradicted)]
+    if missing_required:
+        label = "To make it complete, add" if d.verdict == "correct" else "Missing"
+        parts.append(f"{label}: " + "; ".join(k.rstrip(".") for k in missing_required) + ".")
+    if missing_bonus and d.verdict == "correct":
+        parts.append("To go deeper, add: " + "; ".join(k.rstrip(".") for k in missing_bonus[:2]) + ".")
+    if not good and not d.stated.any() and not d.contradicted.any():
+        parts.append("Your answer did not address the question's main ideas; compare it with the "
+                     "reference answer.")
+    return " ".join(parts)
+
+
+class Grader:
+    """Grades answers for every entry of a knowledge base with the grading cross-encoder."""
+
+    def __init__(self, kb: KnowledgeBase, judge, similarity=None, model: VerdictModel | None = None,
+                 max_chars: int = 4000):
+        self.kb = kb
+        self.judge = judge
+        self.similarity = similarity  # bot.similarity.SimilaritySignals, or None: judgements only
+        if model is None and similarity is not None and MODEL_PATH.exists():
+            model = VerdictModel.load()
+        self.model = model
+        self.params = model.params if model else GradingParams()
+        self.max_chars = max_chars
+
+    def features(self, question_id: str, prep: PreparedAnswer, j: Judgements, sim=None) -> np.ndarray:
+        entry = self.entry(question_id)
+        # Words of the canonical sentences: repeating a sentence must not look like a longer answer.
+        n_words = len(" ".join(prep.sentences).split())
+        x = judge_features(j, required_mask(entry), prep.no_claims is not None, n_words)
+        return x if sim is None else np.concatenate([x, sim.features])
+
+    def entry(self, question_id: str) -> Entry:
+        entry = self.kb.get(question_id)
+        if entry is None:
+            raise UnknownQuestion(question_id, list(self.kb.entries))
+        return entry
+
+    def reference(self, question_id: str):
+        """Warm one question up (the similarity signals cache its reference vectors)."""
+        self.entry(question_id)
+        return self.similarity.reference(question_id) if self.similarity else None
+
+    def check_item(self, question_id: str, answer: str) -> PreparedAnswer:
+        self.entry(question_id)
+        return prepare_answer(answer, self.max_chars)
+
+    def grade(self, question_id: str, answer: str, hints_used: int = 0) -> GradeResult:
+        return self.grade_many([(question_id, answer, hints_used)])[0]
+
+    def judgements_many(self, items: list[tuple[str, str]]) -> list[tuple[PreparedAnswer, Judgements, np.ndarray]]:
+        """Prepare and judge several answers with one batched model call (the micro-batching path)."""
+        prepared = [self.check_item(qid, answer) for qid, answer in items]
+        pairs: list[tuple[str, str]] = []
+        layout = []  # per answer: (targets, windows, start)
+        for (qid, _), prep in zip(items, prepared, strict=True):
+            entry = self.entry(qid)
+            joiner = "\n" if prep.code or "\n" in prep.text else " "
+            windows = [] if prep.no_claims else self.judge.answer_windows(
+                prep.sentences, budget=self.params.window_tokens, joiner=joiner)
+            claims = [m.claim for m in entry.misconceptions]
+            # Sentence by sentence for prose; code is read whole (a line alone says little).
+            singles = windows if prep.code or not windows else self.judge.answer_windows(prep.sentences, budget=1)
+            layout.append((entry, windows, singles, len(pairs)))
+            pairs.extend((t, w) for t in entry.key_point_texts for w in windows)
+            pairs.extend((t, w) for t in claims for w in singles)
+        probs = self.judge.probabilities(pairs)
+        sims = [None] * len(items)
+        if self.similarity is not None:
+            sims = self.similarity.signals_many([(qid, p.sentences, " ".join(p.sentences), p.no_claims is not None)
+                                                 for (qid, _), p in zip(items, prepared, strict=True)])
+        margins = np.zeros(len(items))
+        if self.similarity is not None:
+            margins = self.similarity.off_question_margins([q for q, _ in items], [p.text for p in prepared])
+        out = []
+        for (qid, _), prep, sim, margin, (entry, windows, singles, start) in zip(
+                items, prepared, sims, margins, layout, strict=True):
+            k, m = len(entry.key_points), len(entry.misconceptions)
+            if not windows:
+                j = Judgements.none(k, m)
+            else:
+                mid = start + k * len(windows)
+                p = strongest_window(probs[start:mid].reshape(k, len(windows), -1))
+                q = strongest_window(probs[mid:mid + m * len(singles)].reshape(m, len(singles), -1))
+                j = Judgements(p[:, COVERS], p[:, CONTRADICTS], q[:, COVERS], q[:, CONTRADICTS], float(margin))
+            x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
+            if sim is not None and windows:
+                # A wrong claim the first build's similarity check sees (close by meaning and closer
+                # than any key point, or by word order) counts as stated too: the cross-encoder
+                # misses many paraphrases of a claim. Fixed thresholds from the first build.
+                seen = (((sim.mis_sims >= 0.70) & (sim.mis_margins >= 0.03))
+                        | ((sim.order_margins >= 0.05) & (sim.mis_sims >= 0.60)))
+                j = replace(j, states=np.where(seen, 1.0, j.states), refutes=np.where(seen, 0.0, j.refutes))
+            out.append((prep, j, x))
+        return out
+
+    def grade_many(self, items: list[tuple[str, str, int]]) -> list[GradeResult]:
+        """Raises on the first bad item; callers that must keep going check items first."""
+        judged = self.judgements_many([(qid, answer) for qid, answer, _ in items])
+        return [self.result(qid, prep, j, x, hints)
+                for (qid, _, hints), (prep, j, x) in zip(items, judged, strict=True)]
+
+    def result(self, question_id: str, prep: PreparedAnswer, j: Judgements, x: np.ndarray,
+               hints_used: int = 0) -> GradeResult:
+        entry = self.entry(question_id)
+        probs = self.model.probabilities(x) if self.model else None
+        d = decide(j, required_mask(entry), self.params, no_claims=prep.no_claims is not None, probs=probs)
+        cap = max(0.0, 1.0 - self.params.hint_cost * max(0, hints_used))
+        notes = list(prep.notes)
+        if hints_used and d.score > cap:
+            notes.append(f"Score capped at {cap:.2f} for {hints_used} hint(s) used.")
+        return GradeResult(
+            question_id=question_id,
+            verdict=d.verdict,
+            score=round(min(d.score, cap), 4),
+            key_points=[
+                KeyPointResult(text=kp.text, covered=bool(c), similarity=float(s), required=kp.required,
+                               contradicted=bool(x))
+                for kp, c, s, x in zip(entry.key_points, d.covered, j.covers, d.contradicted, strict=True)
+            ],
+            misconceptions=[
+                MisconceptionHit(text=m.claim, correction=m.correction, similarity=float(s))
+                for m, t, s in zip(entry.misconceptions, d.stated, j.states, strict=True)
+                if t
+            ],
+            feedback=write_feedback(entry, d, prep.no_claims),
+            reference_answer=entry.reference_answer,
+            notes=notes,
+            hints_used=hints_used,
+        )

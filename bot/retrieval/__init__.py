@@ -1,0 +1,1 @@
+"""Answering follow-up questions from the knowledge base (retriever.py)."""
