@@ -222,7 +222,8 @@ def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims
         probs = np.array([1.0, 0.0, 0.0]) if required_share >= params.correct_share else (
             np.array([0.0, 1.0, 0.0]) if covered.any() else np.array([0.0, 0.0, 1.0]))
     verdict: Verdict = VERDICTS[int(np.argmax(probs))]
-    off_question = j.off_question < params.off_question
+    # Said in the feedback only when it is what kept the answer from correct.
+    off_question = verdict == "correct" and j.off_question < params.off_question
     if verdict == "correct" and (serious or off_question or required_share < params.correct_share - 1e-9):
         verdict = "partial"
     if serious and required_share < params.wrong_with_substance:
