@@ -1,7 +1,9 @@
 """ONNX Runtime for the project's transformer models: export a torch module once, then run it.
 
-Shared by the sentence embedder (index/embedder.py) and the grading cross-encoder (bot/judge.py):
-the same exporter settings, the same atomic write, the same session options.
+Shared by the sentence embedder (index/embedder.py) and the grading cross-encoder
+(bot/grading/judge.py): the same exporter settings, the same atomic write, the same session options,
+and one tokenizer read straight from `tokenizer.json` by the `tokenizers` library. Once the graphs
+are on disk, inference imports neither torch nor transformers (seconds of start-up and ~300 MB).
 """
 
 from __future__ import annotations
@@ -38,8 +40,48 @@ def session(path: Path):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def feeds(encoded) -> dict:
-    """Tokenizer output (NumPy) as the int64 inputs the graph wants."""
-    import numpy as np
+class Tokenizer:
+    """The model's own fast tokenizer (`tokenizer.json`), without transformers' wrapper.
 
-    return {name: encoded[name].astype(np.int64) for name in INPUTS}
+    transformers' fast tokenizers wrap this same object; here truncation and padding are set
+    explicitly, because the file may carry its own (the bundled MiniLM's pads every input to 128).
+    Single texts are cut longest-first, pairs cut only the second text (the answer, never the claim).
+    """
+
+    def __init__(self, model_dir: Path, max_length: int):
+        from tokenizers import Tokenizer as Backend
+
+        self.max_length = max_length
+        self._plain = Backend.from_file(str(Path(model_dir) / "tokenizer.json"))
+        self._plain.no_padding()
+        self._plain.no_truncation()
+        self._single = Backend.from_file(str(Path(model_dir) / "tokenizer.json"))
+        self._single.enable_truncation(max_length, strategy="longest_first")
+        self._single.enable_padding(pad_id=self._pad_id(), pad_token=self._pad_token())
+        self._pairs = Backend.from_file(str(Path(model_dir) / "tokenizer.json"))
+        self._pairs.enable_truncation(max_length, strategy="only_second")
+        self._pairs.enable_padding(pad_id=self._pad_id(), pad_token=self._pad_token())
+
+    def _pad_token(self) -> str:
+        return "[PAD]" if self._plain.token_to_id("[PAD]") is not None else "<pad>"
+
+    def _pad_id(self) -> int:
+        return int(self._plain.token_to_id(self._pad_token()) or 0)
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, no special tokens, no truncation."""
+        return [e.ids for e in self._plain.encode_batch(texts, add_special_tokens=False)]
+
+    def batch(self, texts: list[str], second: list[str] | None = None) -> dict:
+        """int64 model inputs (padded to the longest, truncated to max_length) for texts or pairs."""
+        import numpy as np
+
+        if second is None:
+            encoded = self._single.encode_batch(texts)
+        else:
+            encoded = self._pairs.encode_batch(list(zip(texts, second, strict=True)))
+        return {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }

@@ -6,6 +6,9 @@ recall is checked against the exact index (`recall_against_exact`).
 
 Rows: for each entry its prompt and aliases, its reference answer, each reference-answer sentence, each key
 point and each misconception claim, each row mapped back to (question id, role, position, text).
+The contextual token vectors of the reference sentences are kept too (when the builder is given a
+token encoder): the grader's token-level signals need them, and computing them at grading time
+would cost a fifth of a second on the first answer to each question.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from knowledge.loader import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+TOKEN_ROLES = ("reference_sentence",)  # rows whose token vectors are stored
 ROLES = ("prompt", "alias", "reference", "reference_sentence", "key_point", "misconception")
 
 
@@ -90,11 +94,13 @@ def _make_index(kind: str, dimension: int) -> faiss.Index:
 class VectorIndex:
     """load / build / search / save / count over rows with their vectors."""
 
-    def __init__(self, index: faiss.Index, rows: list[Row], vectors: np.ndarray, meta: IndexMeta):
+    def __init__(self, index: faiss.Index, rows: list[Row], vectors: np.ndarray, meta: IndexMeta,
+                 tokens: dict[int, tuple[np.ndarray, np.ndarray]] | None = None):
         self.index = index
         self.rows = rows
         self.vectors = vectors  # (N, D) float32, unit length; kept for grading lookups
         self.meta = meta
+        self.tokens = tokens or {}  # row -> (token vectors (T, D), token ids (T,)) for TOKEN_ROLES
         self._by_key: dict[tuple[str, str], list[int]] = {}
         for i, row in enumerate(rows):
             self._by_key.setdefault((row.question_id, row.role), []).append(i)
@@ -108,13 +114,23 @@ class VectorIndex:
         kind: str = "flat",
         progress: Callable[[Iterable], Iterator] | None = None,
         chunk: int = 64,
+        encode_tokens: Callable[[list[str]], tuple[np.ndarray, list]] | None = None,
     ) -> VectorIndex:
+        """`encode_tokens` (texts -> (vectors, [(token vectors, token ids)])), when given, encodes
+        instead of `encode` and the token vectors of TOKEN_ROLES rows are kept (same compute)."""
         started = time.perf_counter()
         # Longest first, so each chunk pads to similar lengths (file order pads to the longest).
         rows = sorted(rows_for(kb), key=lambda r: -len(r.text))
         texts = [row.text for row in rows]
         chunks = range(0, len(texts), chunk)
-        parts = [encode(texts[i : i + chunk]) for i in (progress(chunks) if progress else chunks)]
+        parts, tokens = [], {}
+        for i in progress(chunks) if progress else chunks:
+            if encode_tokens is None:
+                parts.append(encode(texts[i : i + chunk]))
+                continue
+            vecs, toks = encode_tokens(texts[i : i + chunk])
+            parts.append(vecs)
+            tokens |= {i + j: t for j, t in enumerate(toks) if rows[i + j].role in TOKEN_ROLES}
         vectors = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)  # (N, D)
         index = _make_index(kind, vectors.shape[1])
         index.add(vectors)
@@ -128,7 +144,7 @@ class VectorIndex:
             built_at=time.time(),
             build_seconds=round(time.perf_counter() - started, 3),
         )
-        return cls(index, rows, vectors, meta)
+        return cls(index, rows, vectors, meta, tokens)
 
     def count(self) -> int:
         return int(self.index.ntotal)
@@ -153,6 +169,8 @@ class VectorIndex:
         _atomic_write(directory / "index.faiss", lambda p: faiss.write_index(self.index, str(p)))
         rows = [asdict(r) for r in self.rows]
         _atomic_write(directory / "rows.json", lambda p: p.write_text(json.dumps(rows)))
+        for name, array in _pack_tokens(self.tokens, self.vectors.shape[1]).items():
+            _atomic_write(directory / f"{name}.npy", lambda p, a=array: np.save(p, a))
         # Metadata last: an index without matching metadata is treated as stale and rebuilt.
         meta = json.dumps(asdict(self.meta), indent=2)
         _atomic_write(directory / "meta.json", lambda p: p.write_text(meta))
@@ -165,7 +183,10 @@ class VectorIndex:
         index = faiss.read_index(str(directory / "index.faiss"))
         if index.ntotal != len(rows) or vectors.shape != (len(rows), meta.dimension):
             raise ValueError("index files disagree with each other")
-        return cls(index, rows, vectors, meta)
+        tokens = {}
+        if (directory / "token_rows.npy").exists():  # an index built without a token encoder has none
+            tokens = _unpack_tokens({name: np.load(directory / f"{name}.npy") for name in TOKEN_FILES}, len(rows))
+        return cls(index, rows, vectors, meta, tokens)
 
     def stale_reason(self, kb: KnowledgeBase, model: str, kind: str) -> str | None:
         """Why this index must not be used for this knowledge base and model (None: fresh)."""
@@ -178,6 +199,31 @@ class VectorIndex:
         if self.meta.knowledge_hash != rows_hash(rows_for(kb)):
             return "knowledge (or how it is split into rows) changed since the index was built"
         return None
+
+
+TOKEN_FILES = ("token_rows", "token_offsets", "token_vectors", "token_ids")
+
+
+def _pack_tokens(tokens: dict[int, tuple[np.ndarray, np.ndarray]], dimension: int) -> dict[str, np.ndarray]:
+    """Per-row token arrays as four flat arrays (rows, offsets into the concatenation, vectors, ids)."""
+    order = sorted(tokens)
+    lengths = [len(tokens[r][1]) for r in order]
+    return {
+        "token_rows": np.array(order, dtype=np.int64),
+        "token_offsets": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        "token_vectors": (np.vstack([tokens[r][0] for r in order]) if order
+                          else np.zeros((0, dimension))).astype(np.float32),
+        "token_ids": (np.concatenate([tokens[r][1] for r in order]) if order else np.zeros(0)).astype(np.int64),
+    }
+
+
+def _unpack_tokens(arrays: dict[str, np.ndarray], n_rows: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    rows, offsets, vectors, ids = (arrays[name] for name in TOKEN_FILES)
+    if len(offsets) != len(rows) + 1 or offsets[-1] != len(vectors) or len(ids) != len(vectors) \
+            or (len(rows) and (rows.min() < 0 or rows.max() >= n_rows)):
+        raise ValueError("token files disagree with each other")
+    return {int(r): (vectors[offsets[k]:offsets[k + 1]], ids[offsets[k]:offsets[k + 1]])
+            for k, r in enumerate(rows)}
 
 
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -212,17 +258,20 @@ def load_or_build(
     kind: str = "flat",
     progress: Callable[[Iterable], Iterator] | None = None,
     force: bool = False,
+    encode_tokens: Callable[[list[str]], tuple[np.ndarray, list]] | None = None,
 ) -> VectorIndex:
     """The saved index when it is fresh for this knowledge and model; otherwise rebuild and save."""
     if not force and (directory / "meta.json").exists():
         try:
             index = VectorIndex.load(directory)
             reason = index.stale_reason(kb, model, kind)
+            if reason is None and encode_tokens is not None and not index.tokens:
+                reason = "the reference sentences' token vectors are missing"
             if reason is None:
                 return index
             log.info("rebuilding the index: %s", reason)
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             log.warning("rebuilding the index: saved copy unreadable (%s)", exc)
-    index = VectorIndex.build(kb, encode, model, kind, progress=progress)
+    index = VectorIndex.build(kb, encode, model, kind, progress=progress, encode_tokens=encode_tokens)
     index.save(directory)
     return index

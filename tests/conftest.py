@@ -83,7 +83,8 @@ def _index_for(request, kb, rt):
 
     cache = Path(request.config.cache.mkdir("gradcheck-index"))
     s = rt.settings
-    index = load_or_build(kb, cache, rt.embedder.encode, s.model, s.index_kind)
+    index = load_or_build(kb, cache, rt.embedder.encode, s.model, s.index_kind,
+                          encode_tokens=rt.embedder.encode_with_tokens)
     index.save(s.index_dir)
     return index
 

@@ -119,7 +119,8 @@ def run_bench(burst: int = 50, repeats: int = 40) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        VectorIndex.build(rt.kb, embedder.encode, settings.model).save(Path(tmp))
+        VectorIndex.build(rt.kb, embedder.encode, settings.model,
+                          encode_tokens=embedder.encode_with_tokens).save(Path(tmp))
         index_build_s = time.perf_counter() - start
 
     cold_start_s, rss_mb = _cold_start(settings)

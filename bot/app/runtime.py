@@ -43,12 +43,14 @@ class Runtime:
             self.settings.model,
             self.settings.index_kind,
             progress=self.progress,
+            encode_tokens=self.embedder.encode_with_tokens,
         )
 
     def rebuild_index(self) -> VectorIndex:
         self.__dict__["index"] = load_or_build(
             self.kb, self.settings.index_dir, self.embedder.encode, self.settings.model,
             self.settings.index_kind, progress=self.progress, force=True,
+            encode_tokens=self.embedder.encode_with_tokens,
         )
         self.__dict__.pop("grader", None)
         self.__dict__.pop("retriever", None)

@@ -22,6 +22,7 @@ import numpy as np
 
 from bot.judge_data import LABELS
 from index import onnx
+from index.batches import by_length
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +45,11 @@ class Judge:
     def __init__(self, model_dir: Path = MODEL_DIR, backend: str = "torch", cache_dir: Path | None = None,
                  max_length: int = MAX_LENGTH):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
-        from transformers import AutoTokenizer
-
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"unknown backend {backend!r}: use torch or onnx")
         self.model_dir = Path(model_dir)
         self.max_length = max_length
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
-        self._torch = torch
+        self.tokenizer = onnx.Tokenizer(self.model_dir, max_length)
         self._lock = threading.Lock()
         self._session = None
         self._model = None
@@ -58,39 +57,40 @@ class Judge:
         if backend == "onnx":
             path = Path(cache_dir or self.model_dir) / f"judge-{weights_hash(self.model_dir)}.onnx"
             if not path.exists():  # the torch weights are loaded only to export them, once
-                onnx.export(torch, self._load_torch(), self.tokenizer(["a claim"], ["an answer to it"],
-                            return_tensors="pt"), path, "logits", {0: "batch"})
+                import torch
+
+                sample = {k: torch.from_numpy(v) for k, v in
+                          self.tokenizer.batch(["a claim"], ["an answer to it"]).items()}
+                onnx.export(torch, self._load_torch(), sample, path, "logits", {0: "batch"})
                 log.info("exported the grading cross-encoder to %s", path)
             self._session = onnx.session(path)
-        elif backend == "torch":
-            self._model = self._load_torch()
         else:
-            raise ValueError(f"unknown backend {backend!r}: use torch or onnx")
+            self._model = self._load_torch()
 
     def _load_torch(self):
+        import torch
         from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=self._torch.float32)
+        self._torch = torch
+        model = AutoModelForSequenceClassification.from_pretrained(str(self.model_dir), dtype=torch.float32)
         return model.eval()
 
     # -- judging --------------------------------------------------------------------------------
     def _logits(self, targets: list[str], answers: list[str]) -> np.ndarray:
-        enc = self.tokenizer(targets, answers, truncation="only_second", max_length=self.max_length,
-                             padding=True, return_tensors="np" if self._session else "pt")
+        enc = self.tokenizer.batch(targets, answers)
         if self._session is not None:
-            return self._session.run(["logits"], onnx.feeds(enc))[0]
-        with self._torch.inference_mode():
-            return self._model(**enc).logits.float().numpy()
+            return self._session.run(["logits"], enc)[0]
+        torch = self._torch
+        with torch.inference_mode():
+            return self._model(**{k: torch.from_numpy(v) for k, v in enc.items()}).logits.float().numpy()
 
     def probabilities(self, pairs: list[tuple[str, str]]) -> np.ndarray:
         """(N, 3) probabilities in LABELS order, one row per (target, answer) pair."""
         if not pairs:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
-        order = np.argsort([-len(a) - len(t) for t, a in pairs], kind="stable")  # little padding
         out = np.empty((len(pairs), len(LABELS)), dtype=np.float32)
         with self._lock:
-            for start in range(0, len(pairs), BATCH):
-                idx = order[start:start + BATCH]
+            for idx in by_length([len(a) + len(t) for t, a in pairs], BATCH):
                 logits = self._logits([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
                 logits = logits - logits.max(axis=1, keepdims=True)
                 p = np.exp(logits)
@@ -102,7 +102,7 @@ class Judge:
 
         `joiner` is "\n" for answers written as lines (lists, code), so a window reads like them."""
         budget = budget or self.max_length - 48
-        lengths = [len(ids) for ids in self.tokenizer(sentences, add_special_tokens=False)["input_ids"]]
+        lengths = [len(ids) for ids in self.tokenizer.ids(sentences)]
         if sum(lengths) <= budget:
             return [joiner.join(sentences)]
         windows, start = [], 0

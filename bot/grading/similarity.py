@@ -145,8 +145,7 @@ class SimilaritySignals:
         self._refs_lock = threading.Lock()
 
     def _token_idf(self, corpus: list[str]) -> dict[int, float]:
-        tokenizer = self.embedder.tokenizer
-        docs = [set(ids) for ids in tokenizer(corpus, add_special_tokens=False, verbose=False)["input_ids"]]
+        docs = [set(ids) for ids in self.embedder.token_ids(corpus)]
         df = Counter(t for d in docs for t in d)
         n = len(docs)
         self._idf_default = math.log(n + 1)
@@ -157,8 +156,10 @@ class SimilaritySignals:
         with self._refs_lock:
             if question_id not in self._refs:
                 entry = self.kb.entries[question_id]
-                sentences = [self.index.rows[i].text for i in self.index.rows_of(question_id, "reference_sentence")]
-                _, tokens = self.embedder.encode_with_tokens(sentences)
+                rows = self.index.rows_of(question_id, "reference_sentence")
+                tokens = [self.index.tokens[i] for i in rows if i in self.index.tokens]
+                if len(tokens) != len(rows):  # an index built without token vectors: encode them now
+                    _, tokens = self.embedder.encode_with_tokens([self.index.rows[i].text for i in rows])
                 token_vecs = np.vstack([t for t, _ in tokens])  # (T, D)
                 token_ids = np.concatenate([ids for _, ids in tokens])
                 self._refs[question_id] = Reference(
@@ -176,20 +177,14 @@ class SimilaritySignals:
         """Per answer: cosine to its own question's reference answer minus the best cosine to the
         reference of an unrelated question (sub-questions of one book question are related). A
         fluent answer to another question is far closer to that question's reference."""
-        with self._refs_lock:
-            if not hasattr(self, "_all_refs"):
-                ids = sorted(self.kb.entries)
-                vecs = self.embedder.encode([self.kb.entries[i].reference_answer for i in ids])
-                self._all_refs = (ids, vecs)
-        ids, vecs = self._all_refs
-        sims = self.embedder.encode(answers) @ vecs.T  # (N, E)
-        group = [self.kb.entries[i].parent or i for i in ids]
+        ids = sorted(self.kb.entries)
+        refs = np.vstack([self.index.vectors_of(i, "reference")[0] for i in ids])  # (E, D), as indexed
+        sims = self.embedder.encode(answers) @ refs.T  # (N, E)
+        group = np.array([self.kb.entries[i].parent or i for i in ids])
         out = np.empty(len(answers))
         for n, qid in enumerate(question_ids):
-            mine = self.kb.entries[qid].parent or qid
-            own = sims[n, ids.index(qid)]
-            others = [sims[n, k] for k, g in enumerate(group) if g != mine]
-            out[n] = own - max(others, default=-1.0)
+            unrelated = group != (self.kb.entries[qid].parent or qid)
+            out[n] = sims[n, ids.index(qid)] - (sims[n, unrelated].max() if unrelated.any() else -1.0)
         return out
 
     def signals_many(self, items: list[tuple[str, list[str], str, bool]]) -> list[Signals]:
