@@ -245,11 +245,14 @@ class NightRunner:
         await self.output.refresh_round(night)
         await self.output.post_reveal(night)
         if night.is_last_round:
-            async with self.live[night.id or 0].lock:
-                if night.state != FINISHED:
-                    night.end(time.time())
-                    await self.store.save(night)
-            await self.finish(night)
+            await self.end_after_last_round(night)
+
+    async def end_after_last_round(self, night: Night) -> None:
+        async with self.live[night.id or 0].lock:
+            if night.state != FINISHED:
+                night.end(time.time())
+                await self.store.save(night)
+        await self.finish(night)
 
     async def finish(self, night: Night) -> None:
         """Post the final scoreboard (once) and forget the night."""
@@ -294,6 +297,9 @@ class NightRunner:
                 if action == "next":
                     await self.open_next(night)
                     last_edit = time.time()
+                    continue
+                if action == "end":  # the last round was revealed before a restart
+                    await self.end_after_last_round(night)
                     continue
                 stale = now - last_edit
                 if night.state in (OPEN, PAUSED) and (
