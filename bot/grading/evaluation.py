@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.grading.grader import decide
+from bot.grading.thresholds import CALIBRATION_GRID, GradingParams
 from index.lexical import BM25, TfIdf
 
 LABELS = ("correct", "partial", "incorrect")
@@ -94,24 +95,13 @@ def _judged(grader, rows: list[dict]) -> list:
     return out
 
 
-# Candidate thresholds of the rules on top of the verdict model (GradingParams); coarse on
-# purpose, so calibration cannot fit noise.
-CALIBRATION_GRID = {
-    "cover_at": (0.3, 0.5),
-    "contradict_at": (0.5, 0.7, 0.9),
-    "state_at": (0.5, 0.7, 0.9),
-    "wrong_with_substance": (0.34, 0.5),
-    "correct_share": (0.0, 0.34, 0.5),
-}
-
-
 def _predict(grader, rows, judged, params, model) -> list[str]:
     from bot.grading.grader import required_mask
 
     out = []
     for r, (prep, j, x) in zip(rows, judged, strict=True):
         entry = grader.entry(r["question_id"])
-        probs = model.probabilities(x) if model is not None else None
+        probs = model.probabilities_of(x) if model is not None else None
         out.append(decide(j, required_mask(entry), params, no_claims=prep.no_claims is not None,
                           probs=probs).verdict)
     return out
@@ -122,12 +112,12 @@ def calibrate_model(grader, rows, judged):
     from dataclasses import replace
 
     from bot.grading.calibration import fit_verdict_model
-    from bot.grading.grader import JUDGE_FEATURES, GradingParams
-    from bot.grading.similarity import FEATURES as SIMILARITY_FEATURES
+    from bot.grading.features import verdict_feature_names
 
-    names = JUDGE_FEATURES + (tuple(f"sim_{f}" for f in SIMILARITY_FEATURES) if grader.similarity else ())
+    names = verdict_feature_names(with_similarity=grader.similarity is not None)
     labels = [r["label"] for r in rows]
-    model = fit_verdict_model(np.array([x for _, _, x in judged]), labels, names, GradingParams())
+    features = np.array([x.vector(names) for _, _, x in judged])  # (N, F), columns by name
+    model = fit_verdict_model(features, labels, names, GradingParams())
     best, best_obj = model.params, -1e9
     keys = list(CALIBRATION_GRID)
     for values in itertools.product(*CALIBRATION_GRID.values()):
