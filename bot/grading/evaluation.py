@@ -279,7 +279,7 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def eval_asag(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
-    from bot import beetle
+    from bot.grading import beetle
 
     try:
         if beetle.is_beetle(path):
@@ -290,7 +290,7 @@ def eval_asag(path: str, baseline: str | None, runtime_factory: Callable) -> dic
 
 
 def _eval_beetle(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
-    from bot import beetle
+    from bot.grading import beetle
 
     rows = beetle.read_beetle(path)
     if baseline == "tfidf":

@@ -4,15 +4,15 @@ How a grade is made:
 1. The answer is split into sentences (bullets, list items and code lines count as sentences).
    Repeated sentences are dropped and prose sentences are put in a canonical order, so repeating
    or reordering an answer can never change its grade. Code keeps its line order.
-2. A fine-tuned cross-encoder (`bot.judge`) reads every key point and every misconception claim
+2. A fine-tuned cross-encoder (`bot.grading.judge`) reads every key point and every misconception claim
    of the entry *together with* the answer and judges each pair: the answer covers it,
    contradicts it, or does not address it. A pair model sees order, negation and numbers. Key
    points are judged against windows of the answer (a point often spans sentences); misconception
    claims against each sentence of prose, since over a long window the judge reads any on-topic
    answer as stating every claim.
-3. A small multinomial logistic model (`bot/verdict_model.json`, fitted with cross-validation by
+3. A small multinomial logistic model (`bot/grading/verdict_model.json`, fitted with cross-validation by
    question by `gradcheck eval grading --calibrate`) turns aggregates of those judgements, plus
-   the similarity signals of `bot.similarity` (they still add accuracy), into P(correct),
+   the similarity signals of `bot.grading.similarity` (they still add accuracy), into P(correct),
    P(partial), P(incorrect). Rules from the judgements sit on top (GradingParams):
    - a key point is ticked (✓) when it is covered, and flagged when it is contradicted;
    - a misconception is flagged when the answer states it;
@@ -172,7 +172,7 @@ def judge_features(*, j: Judgements, required: np.ndarray, no_claims: bool, n_wo
 
 @dataclass(frozen=True)
 class VerdictModel:
-    """Multinomial logistic regression over standardised features (fitted by bot.calibration)."""
+    """Multinomial logistic regression over standardised features (fitted by bot.grading.calibration)."""
 
     features: tuple[str, ...]
     mean: np.ndarray
@@ -272,7 +272,7 @@ class Grader:
                  max_chars: int = 4000):
         self.kb = kb
         self.judge = judge
-        self.similarity = similarity  # bot.similarity.SimilaritySignals, or None: judgements only
+        self.similarity = similarity  # bot.grading.similarity.SimilaritySignals, or None: judgements only
         if model is None and similarity is not None and MODEL_PATH.exists():
             model = VerdictModel.load()
         self.model = model

@@ -128,4 +128,4 @@ def cosine_similarity(rows: list[dict], encode) -> np.ndarray:
 
 
 def default_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "semeval2013_task7" / "beetle.csv"
+    return Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "semeval2013_task7" / "beetle.csv"
