@@ -14,7 +14,7 @@ from bot.grading.features import (
     VerdictInputs,
     verdict_feature_names,
 )
-from bot.grading.grader import VerdictModel
+from bot.grading.verdict_model import VerdictModel
 
 
 def inputs() -> VerdictInputs:

@@ -32,11 +32,9 @@ An empty answer is refused; "I don't know" and text without words are incorrect 
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -56,12 +54,10 @@ from bot.grading.thresholds import (
     SCORE_BANDS,
     GradingParams,
 )
+from bot.grading.verdict_model import MODEL_PATH, VERDICTS, VerdictModel
 from index.text import looks_like_code, split_sentences
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Entry
-
-MODEL_PATH = Path(__file__).with_name("verdict_model.json")
-VERDICTS: tuple[Verdict, ...] = ("correct", "partial", "incorrect")
 
 _DONT_KNOW = re.compile(
     r"^\W*(i\s*(do\s*n[o']?t|dont|have\s+no)\s+(know|idea|remember)|no\s+idea|idk|not\s+sure|"
@@ -168,44 +164,6 @@ def judge_features(*, j: Judgements, required: np.ndarray, no_claims: bool, n_wo
         log_words=math.log1p(n_words),
         clean_share=float(((c >= 0.5) & (k < 0.5)).mean()),
     )
-
-
-@dataclass(frozen=True)
-class VerdictModel:
-    """Multinomial logistic regression over standardised features (fitted by bot.grading.calibration)."""
-
-    features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray  # (F, 3) columns in VERDICTS order
-    bias: np.ndarray  # (3,)
-    params: GradingParams = GradingParams()
-
-    def probabilities_of(self, inputs: VerdictInputs) -> np.ndarray:
-        """P(correct), P(partial), P(incorrect) of one answer, its inputs read by name."""
-        return self.probabilities(inputs.vector(self.features))
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """x: (..., F) in `features` order."""
-        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        z = z - z.max(axis=-1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=-1, keepdims=True)
-
-    def to_json(self) -> dict:
-        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "weights": self.weights.tolist(), "bias": self.bias.tolist(), "params": asdict(self.params)}
-
-    @classmethod
-    def from_json(cls, data: dict) -> VerdictModel:
-        mean, scale, weights, bias = (np.array(data[k], dtype=float)
-                                      for k in ("mean", "scale", "weights", "bias"))
-        return cls(tuple(data["features"]), mean, scale, weights, bias,
-                   params=GradingParams(**data.get("params", {})))
-
-    @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> VerdictModel:
-        return cls.from_json(json.loads(path.read_text()))
 
 
 def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims: bool = False,
