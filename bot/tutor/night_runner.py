@@ -282,6 +282,7 @@ class NightRunner:
             await self.end_after_last_round(night)
 
     async def end_after_last_round(self, night: Night) -> None:
+        """The last round is revealed: end the night (unless the host did) and post the scoreboard."""
         async with self.live[night.id or 0].lock:
             if night.state != FINISHED:
                 night.end(time.time())
