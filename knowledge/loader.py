@@ -141,6 +141,103 @@ def _field_path(loc: tuple) -> str | None:
     return ".".join(str(part) for part in loc) or None
 
 
+def _question_files(questions_dir: Path, problems: list[Problem]) -> list[Path]:
+    files = sorted(questions_dir.glob("*.yaml")) + sorted(questions_dir.glob("*.yml"))
+    if not files:
+        problems.append(Problem(str(questions_dir), None, None, "no question files found"))
+    return files
+
+
+def _read_question_file(path: Path, name: str, problems: list[Problem]) -> QuestionFile | None:
+    """Parse one YAML file and check its shape; None (with the problems noted) when it fails."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problems.append(Problem(name, None, None, f"malformed YAML{where}: {getattr(exc, 'problem', exc)}"))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(name, None, None, f"cannot read file: {exc}"))
+        return None
+    try:
+        return QuestionFile.model_validate(raw if isinstance(raw, dict) else {"entries": raw})
+    except ValidationError as exc:
+        problems.extend(Problem(name, None, _field_path(err["loc"]), err["msg"]) for err in exc.errors())
+        return None
+
+
+def _validate_entry(item: object, position: int, name: str, problems: list[Problem]) -> Entry | None:
+    """One item of a file's entries as an Entry; None (with the problems noted) when invalid."""
+    entry_id = str(item.get("id", f"#{position}")) if isinstance(item, dict) else f"#{position}"
+    if not isinstance(item, dict):
+        problems.append(Problem(name, entry_id, None, "entry must be a mapping"))
+        return None
+    try:
+        return Entry.model_validate(item)
+    except ValidationError as exc:
+        problems.extend(Problem(name, entry_id, _field_path(err["loc"]), err["msg"]) for err in exc.errors())
+        return None
+
+
+@dataclass
+class _Entries:
+    """The valid entries read so far, with the file each came from."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)  # entry id -> file name
+    groups: dict[str, str] = field(default_factory=dict)  # parent id -> group title
+
+    def add(self, entry: Entry, name: str, group: str | None, problems: list[Problem]) -> None:
+        if entry.id in self.entries:
+            problems.append(
+                Problem(name, entry.id, "id", f"duplicate id (first defined in {self.origin[entry.id]})")
+            )
+            return
+        self.entries[entry.id] = entry
+        self.origin[entry.id] = name
+        if entry.parent and group:
+            self.groups[entry.parent] = group
+
+
+def _read_entries(files: list[Path], questions_dir: Path, problems: list[Problem]) -> _Entries:
+    found = _Entries()
+    for path in files:
+        name = _relative(path, questions_dir)
+        qfile = _read_question_file(path, name, problems)
+        if qfile is None:
+            continue
+        for position, item in enumerate(qfile.entries, start=1):
+            entry = _validate_entry(item, position, name, problems)
+            if entry is not None:
+                found.add(entry, name, qfile.group, problems)
+    return found
+
+
+def _entry_references(entry: Entry, name: str, entries: dict[str, Entry],
+                      demos: dict[str, DemoInfo]) -> list[Problem]:
+    """An entry's follow-ups and demos name entries and demos that exist (and not itself)."""
+    problems = []
+    for i, ref in enumerate(entry.follow_ups):
+        if ref not in entries:
+            problems.append(Problem(name, entry.id, f"follow_ups.{i}", f"unknown id {ref!r}"))
+        elif ref == entry.id:
+            problems.append(Problem(name, entry.id, f"follow_ups.{i}", "refers to itself"))
+    problems.extend(Problem(name, entry.id, f"demos.{i}", f"unknown demo {demo!r}")
+                    for i, demo in enumerate(entry.demos) if demo not in demos)
+    return problems
+
+
+def _demo_references(demos: dict[str, DemoInfo], entries: dict[str, Entry]) -> list[Problem]:
+    return [Problem(info.path.name, info.name, "QUESTION_IDS", f"unknown id {ref!r}")
+            for info in demos.values() for ref in info.question_ids if ref not in entries]
+
+
+def _missing_required(entries: dict[str, Entry], questions_dir: Path) -> list[Problem]:
+    return [Problem(str(questions_dir.name), required, None, "required entry is missing")
+            for required in REQUIRED_IDS if required not in entries]
+
+
 def load_knowledge(
     questions_dir: Path = QUESTIONS_DIR,
     demos_dir: Path = DEMOS_DIR,
@@ -155,77 +252,17 @@ def load_knowledge(
     if require_all is None:
         require_all = questions_dir.resolve() == QUESTIONS_DIR
     problems: list[Problem] = []
-    entries: dict[str, Entry] = {}
-    origin: dict[str, str] = {}
-    groups: dict[str, str] = {}
-    files = sorted(questions_dir.glob("*.yaml")) + sorted(questions_dir.glob("*.yml"))
-    if not files:
-        problems.append(Problem(str(questions_dir), None, None, "no question files found"))
-
-    for path in files:
-        name = _relative(path, questions_dir)
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            problems.append(Problem(name, None, None, f"malformed YAML{where}: {getattr(exc, 'problem', exc)}"))
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(name, None, None, f"cannot read file: {exc}"))
-            continue
-        try:
-            qfile = QuestionFile.model_validate(raw if isinstance(raw, dict) else {"entries": raw})
-        except ValidationError as exc:
-            for err in exc.errors():
-                problems.append(Problem(name, None, _field_path(err["loc"]), err["msg"]))
-            continue
-        for position, item in enumerate(qfile.entries, start=1):
-            entry_id = str(item.get("id", f"#{position}")) if isinstance(item, dict) else f"#{position}"
-            if not isinstance(item, dict):
-                problems.append(Problem(name, entry_id, None, "entry must be a mapping"))
-                continue
-            try:
-                entry = Entry.model_validate(item)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    problems.append(Problem(name, entry_id, _field_path(err["loc"]), err["msg"]))
-                continue
-            if entry.id in entries:
-                problems.append(
-                    Problem(name, entry.id, "id", f"duplicate id (first defined in {origin[entry.id]})")
-                )
-                continue
-            entries[entry.id] = entry
-            origin[entry.id] = name
-            if entry.parent and qfile.group:
-                groups[entry.parent] = qfile.group
-
+    files = _question_files(questions_dir, problems)
+    found = _read_entries(files, questions_dir, problems)
     demos, demo_problems = load_demos(demos_dir)
     problems.extend(demo_problems)
-
-    for entry in entries.values():
-        name = origin[entry.id]
-        for i, ref in enumerate(entry.follow_ups):
-            if ref not in entries:
-                problems.append(Problem(name, entry.id, f"follow_ups.{i}", f"unknown id {ref!r}"))
-            elif ref == entry.id:
-                problems.append(Problem(name, entry.id, f"follow_ups.{i}", "refers to itself"))
-        for i, demo in enumerate(entry.demos):
-            if demo not in demos:
-                problems.append(Problem(name, entry.id, f"demos.{i}", f"unknown demo {demo!r}"))
-    for info in demos.values():
-        for ref in info.question_ids:
-            if ref not in entries and require_all:
-                problems.append(Problem(info.path.name, info.name, "QUESTION_IDS", f"unknown id {ref!r}"))
-
+    for entry in found.entries.values():
+        problems.extend(_entry_references(entry, found.origin[entry.id], found.entries, demos))
     if require_all:
-        for required in REQUIRED_IDS:
-            if required not in entries:
-                problems.append(Problem(str(questions_dir.name), required, None, "required entry is missing"))
-
+        problems.extend(_demo_references(demos, found.entries))
+        problems.extend(_missing_required(found.entries, questions_dir))
     content_hash = _hash_files(files + [p.path for p in demos.values()]) if files else "empty"
-    return KnowledgeBase(entries, groups, demos, content_hash, problems)
+    return KnowledgeBase(found.entries, found.groups, demos, content_hash, problems)
 
 
 def load_valid_knowledge(questions_dir: Path = QUESTIONS_DIR) -> KnowledgeBase:

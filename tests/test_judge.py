@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.grading.judge import MODEL_DIR, Judge
-from bot.judge_data import LABELS, build_examples, read_pairs
+from bot.grading.judge_data import LABELS, build_examples, read_pairs
 
 PAIRS = [
     ("Each hidden unit gets the same gradient when all weights start equal.",

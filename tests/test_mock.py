@@ -51,6 +51,19 @@ def test_lobby_to_finished_with_early_close_when_everyone_answered():
     assert n.state == FINISHED
 
 
+def test_the_last_reveal_is_due_to_end_even_after_a_pause():
+    # The runner ends the night right after the last reveal; a restart in between must not leave
+    # it in a reveal nothing ever ends (it has no deadline).
+    n = night(rounds=1)
+    n.start(HOST, "8.3.65", T0)
+    n.close_round(T0 + 10, reveal_seconds=20)
+    assert n.state == REVEAL and n.deadline is None and n.due(T0 + 10) == "end"
+    n.pause(HOST, T0 + 11)
+    assert n.due(T0 + 12) is None  # paused: the host resumes first
+    n.resume(HOST, T0 + 13)
+    assert n.due(T0 + 13) == "end"
+
+
 def test_deadline_is_absolute_late_answers_refused_and_no_double_answers():
     n = night(seconds=30)
     n.start(HOST, "8.3.65", T0)

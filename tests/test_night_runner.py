@@ -158,3 +158,33 @@ async def test_host_steps_are_checked_by_the_night(kb, sqlite_url):
     finally:
         await runner.close()
         await progress.close()
+
+
+async def test_restart_after_the_last_reveal_still_ends_the_night(kb, sqlite_url):
+    progress = await ProgressStore.open(sqlite_url)
+    store = MockStore(progress.database)
+    # Stored by a process that died after revealing the last round, before ending the night:
+    # the last reveal has no deadline, so nothing but the runner itself ends the night.
+    now = time.time()
+    night = Night(1, 10, 100, rounds_total=1, seconds=30, created_at=now)
+    night.join(200, "ana", now)
+    night.open_round(next(iter(kb.entries)), now)
+    answer = night.submit(200, "ana", "answered before the restart", now, 1)
+    night.close_round(now + 1, 0.2)
+    assert night.state == REVEAL and night.deadline is None
+    await store.save(night)
+    await store.add_answer(night.id, 1, answer)
+
+    output, grader = Output(), Grader(kb)
+    second = runner_for(kb, output, store, progress, grader)
+    try:
+        await second.resume_all()
+        await wait_for(lambda: ("final", 1) in output.shown, timeout=5.0)
+        assert output.kinds() == ["note", "final"]  # the reveal was shown before the restart
+        assert grader.graded == ["answered before the restart"]  # settled for the scoreboard
+        stored = await store.load(night.id)
+        assert stored is not None and stored.state == FINISHED
+        assert second.nights.get(night.id) is None
+    finally:
+        await second.close()
+        await progress.close()

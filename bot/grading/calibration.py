@@ -6,7 +6,8 @@ import random
 
 import numpy as np
 
-from bot.grading.grader import VERDICTS, GradingParams, VerdictModel
+from bot.grading.thresholds import GradingParams
+from bot.grading.verdict_model import VERDICTS, VerdictModel
 
 L2 = 20.0  # chosen by cross-validation by question among 1, 5, 20
 

@@ -14,10 +14,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bot.grading.grader import decide
+from bot.grading.thresholds import CALIBRATION_GRID, GradingParams
 from index.lexical import BM25, TfIdf
 
 LABELS = ("correct", "partial", "incorrect")
@@ -94,24 +96,13 @@ def _judged(grader, rows: list[dict]) -> list:
     return out
 
 
-# Candidate thresholds of the rules on top of the verdict model (GradingParams); coarse on
-# purpose, so calibration cannot fit noise.
-CALIBRATION_GRID = {
-    "cover_at": (0.3, 0.5),
-    "contradict_at": (0.5, 0.7, 0.9),
-    "state_at": (0.5, 0.7, 0.9),
-    "wrong_with_substance": (0.34, 0.5),
-    "correct_share": (0.0, 0.34, 0.5),
-}
-
-
 def _predict(grader, rows, judged, params, model) -> list[str]:
     from bot.grading.grader import required_mask
 
-    out = []
+    out: list[str] = []
     for r, (prep, j, x) in zip(rows, judged, strict=True):
         entry = grader.entry(r["question_id"])
-        probs = model.probabilities(x) if model is not None else None
+        probs = model.probabilities_of(x) if model is not None else None
         out.append(decide(j, required_mask(entry), params, no_claims=prep.no_claims is not None,
                           probs=probs).verdict)
     return out
@@ -122,16 +113,17 @@ def calibrate_model(grader, rows, judged):
     from dataclasses import replace
 
     from bot.grading.calibration import fit_verdict_model
-    from bot.grading.grader import JUDGE_FEATURES, GradingParams
-    from bot.grading.similarity import FEATURES as SIMILARITY_FEATURES
+    from bot.grading.features import verdict_feature_names
 
-    names = JUDGE_FEATURES + (tuple(f"sim_{f}" for f in SIMILARITY_FEATURES) if grader.similarity else ())
+    names = verdict_feature_names(with_similarity=grader.similarity is not None)
     labels = [r["label"] for r in rows]
-    model = fit_verdict_model(np.array([x for _, _, x in judged]), labels, names, GradingParams())
+    features = np.array([x.vector(names) for _, _, x in judged])  # (N, F), columns by name
+    model = fit_verdict_model(features, labels, names, GradingParams())
     best, best_obj = model.params, -1e9
     keys = list(CALIBRATION_GRID)
     for values in itertools.product(*CALIBRATION_GRID.values()):
-        params = replace(model.params, **dict(zip(keys, values, strict=True)))
+        chosen: dict[str, Any] = dict(zip(keys, values, strict=True))  # GradingParams fields
+        params = replace(model.params, **chosen)
         obj = _objective(grading_metrics(labels, _predict(grader, rows, judged, params, model)))
         if obj > best_obj + 1e-9:
             best, best_obj = params, obj
@@ -164,7 +156,7 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
     from bot.grading.calibration import question_folds
 
     qids = np.array([r["question_id"] for r in rows])
-    preds = np.empty(len(rows), dtype=object)
+    held_out_preds = np.empty(len(rows), dtype=object)  # each answer predicted by a model not fitted on it
     fold_params = []
     for held_out in question_folds(list(qids), FOLDS):
         test = np.isin(qids, list(held_out))
@@ -172,12 +164,13 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
         model = calibrate_model(grader, [rows[i] for i in fit], [judged[i] for i in fit])
         fold_params.append(asdict(model.params))
         held = np.flatnonzero(test)
-        preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held], model.params, model)
+        held_out_preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held],
+                                        model.params, model)
     final = calibrate_model(grader, rows, judged)
     if save:
         Path(save).write_text(json.dumps(final.to_json(), indent=1) + "\n")
         print(f"saved the verdict model fitted on all of {path} to {save}", file=sys.stderr)
-    return grading_metrics(labels, list(preds)) | {
+    return grading_metrics(labels, list(held_out_preds)) | {
         "method": f"verdict model and thresholds by {FOLDS}-fold cross-validation by question (held-out figures)",
         "fitted_on_all": asdict(final.params), "fold_params": fold_params,
     }
@@ -286,7 +279,7 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def eval_asag(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
-    from bot import beetle
+    from bot.grading import beetle
 
     try:
         if beetle.is_beetle(path):
@@ -297,7 +290,7 @@ def eval_asag(path: str, baseline: str | None, runtime_factory: Callable) -> dic
 
 
 def _eval_beetle(path: str, baseline: str | None, runtime_factory: Callable) -> dict:
-    from bot import beetle
+    from bot.grading import beetle
 
     rows = beetle.read_beetle(path)
     if baseline == "tfidf":

@@ -4,15 +4,15 @@ How a grade is made:
 1. The answer is split into sentences (bullets, list items and code lines count as sentences).
    Repeated sentences are dropped and prose sentences are put in a canonical order, so repeating
    or reordering an answer can never change its grade. Code keeps its line order.
-2. A fine-tuned cross-encoder (`bot.judge`) reads every key point and every misconception claim
+2. A fine-tuned cross-encoder (`bot.grading.judge`) reads every key point and every misconception claim
    of the entry *together with* the answer and judges each pair: the answer covers it,
    contradicts it, or does not address it. A pair model sees order, negation and numbers. Key
    points are judged against windows of the answer (a point often spans sentences); misconception
    claims against each sentence of prose, since over a long window the judge reads any on-topic
    answer as stating every claim.
-3. A small multinomial logistic model (`bot/verdict_model.json`, fitted with cross-validation by
+3. A small multinomial logistic model (`bot/grading/verdict_model.json`, fitted with cross-validation by
    question by `gradcheck eval grading --calibrate`) turns aggregates of those judgements, plus
-   the similarity signals of `bot.similarity` (they still add accuracy), into P(correct),
+   the similarity signals of `bot.grading.similarity` (they still add accuracy), into P(correct),
    P(partial), P(incorrect). Rules from the judgements sit on top (GradingParams):
    - a key point is ticked (✓) when it is covered, and flagged when it is contradicted;
    - a misconception is flagged when the answer states it;
@@ -23,6 +23,8 @@ How a grade is made:
    - an answer far closer to an unrelated question's reference than to its own is never correct
      (fluent text about something else).
    The ticks, the feedback and the rules read the same judgements, so they agree.
+   The model's inputs are named (bot.grading.features) and every threshold lives in
+   bot.grading.thresholds.
 4. score = P(correct) + 0.5 x P(partial), clipped to the verdict's band (correct 0.7-1,
    partial 0.35-0.7, incorrect 0-0.35). Each hint used caps the score (not the verdict).
 An empty answer is refused; "I don't know" and text without words are incorrect at once.
@@ -30,55 +32,38 @@ An empty answer is refused; "I don't know" and text without words are incorrect 
 
 from __future__ import annotations
 
-import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from bot.domain.errors import EmptyAnswer, UnknownQuestion
 from bot.domain.results import GradeResult, KeyPointResult, MisconceptionHit, Verdict
+from bot.grading.features import JudgeFeatures, VerdictInputs
 from bot.grading.judge import CONTRADICTS, COVERS, strongest_window
+from bot.grading.thresholds import (
+    CLAIM_ORDER_MARGIN,
+    CLAIM_ORDER_SIM,
+    CLAIM_SEEN_MARGIN,
+    CLAIM_SEEN_SIM,
+    CLAIM_WINDOW_TOKENS,
+    DONT_KNOW_MAX_WORDS,
+    ENGLISH_SHARE,
+    MAX_SENTENCES,
+    SCORE_BANDS,
+    GradingParams,
+)
+from bot.grading.verdict_model import MODEL_PATH, VERDICTS, VerdictModel
 from index.text import looks_like_code, split_sentences
 from knowledge.loader import KnowledgeBase
 from knowledge.schema import Entry
-
-MODEL_PATH = Path(__file__).with_name("verdict_model.json")
-MAX_SENTENCES = 60
-VERDICTS: tuple[Verdict, ...] = ("correct", "partial", "incorrect")
-SCORE_BANDS = {"correct": (0.7, 1.0), "partial": (0.35, 0.7), "incorrect": (0.0, 0.35)}
 
 _DONT_KNOW = re.compile(
     r"^\W*(i\s*(do\s*n[o']?t|dont|have\s+no)\s+(know|idea|remember)|no\s+idea|idk|not\s+sure|"
     r"pass|skip|\?+|no\s+clue|dunno|i\s+forgot|none)\W*$",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class GradingParams:
-    """Every threshold of the verdict, in one place.
-
-    The probability cut-offs were chosen by cross-validation by question on the development
-    answers (`gradcheck eval grading --calibrate`), never on the frozen test sets.
-    """
-
-    cover_at: float = 0.5  # P(covers) from which a key point is ticked
-    contradict_at: float = 0.5  # P(contradicts) from which a key point is flagged as contradicted
-    state_at: float = 0.5  # P(covers) of a misconception claim from which it counts as stated
-    wrong_with_substance: float = 0.5  # a wrong claim beside at least this share of required
-    #                                    points is partial (a slip); below it, incorrect
-    correct_share: float = 0.5  # share of required points an answer must cover to be correct
-    hint_cost: float = 0.15  # each hint lowers the best possible score by this much
-    window_tokens: int = 208  # answer tokens the judge reads at once for key points (a key point
-    #                           often needs two or three sentences). Misconception claims are
-    #                           judged sentence by sentence (prose): over a long window the judge
-    #                           reads every on-topic answer as stating every claim.
-    off_question: float = -0.10  # an answer this much closer (cosine) to an unrelated question's
-    #                              reference than to its own cannot be correct (on dev: 2 of 182
-    #                              correct answers are that far off; every copied reference is)
 
 
 @dataclass
@@ -116,7 +101,7 @@ def prepare_answer(answer: str, max_chars: int) -> PreparedAnswer:
         text = text[:max_chars]
         notes.append(f"Graded the first {max_chars} characters of a {len(answer)}-character answer.")
     letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.6:
+    if letters and sum(c.isascii() for c in letters) / len(letters) < ENGLISH_SHARE:
         notes.append("Grading is tuned for English; answers in other languages score less reliably.")
     code = looks_like_code(text)
     sentences = canonical_sentences(split_sentences(text) or [text], code)[:MAX_SENTENCES]
@@ -124,12 +109,12 @@ def prepare_answer(answer: str, max_chars: int) -> PreparedAnswer:
     words = re.findall(r"[A-Za-z']+", text.lower())
     if not words and not letters and not re.search(r"[=∇θηλ]", text):
         prepared.no_claims = "no-words"
-    elif len(words) <= 12 and _DONT_KNOW.search(text):
+    elif len(words) <= DONT_KNOW_MAX_WORDS and _DONT_KNOW.search(text):
         prepared.no_claims = "dont-know"
     return prepared
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Judgements:
     """The cross-encoder's view of one answer: per key point and per misconception claim."""
 
@@ -141,7 +126,7 @@ class Judgements:
 
     @classmethod
     def none(cls, k: int, m: int) -> Judgements:
-        return cls(np.zeros(k), np.zeros(k), np.zeros(m), np.zeros(m))
+        return cls(covers=np.zeros(k), contradicts=np.zeros(k), states=np.zeros(m), refutes=np.zeros(m))
 
 
 @dataclass(frozen=True)
@@ -159,53 +144,26 @@ def required_mask(entry: Entry) -> np.ndarray:
     return mask if mask.any() else np.ones(len(mask), dtype=bool)
 
 
-JUDGE_FEATURES = (
-    "req_cover_mean", "req_cover_min", "req_share_50", "req_share_30", "cover_mean", "cover_max",
-    "req_contra_max", "contra_max", "contra_mean", "state_max", "state_margin", "no_claims",
-    "log_words", "clean_share",
-)
-
-
-def judge_features(j: Judgements, required: np.ndarray, no_claims: bool, n_words: int) -> np.ndarray:
-    """Aggregates of the judgements, named in JUDGE_FEATURES (the verdict model's first inputs)."""
+def judge_features(*, j: Judgements, required: np.ndarray, no_claims: bool, n_words: int
+                   ) -> JudgeFeatures:
+    """Aggregates of the judgements (the verdict model's first inputs; see JudgeFeatures)."""
     c, k = j.covers, j.contradicts
-    return np.array([
-        c[required].mean(), c[required].min(), (c[required] >= 0.5).mean(), (c[required] >= 0.3).mean(),
-        c.mean(), c.max(), k[required].max(), k.max(), k.mean(), j.states.max(),
-        (j.states - j.refutes).max(), float(no_claims), math.log1p(n_words),
-        ((c >= 0.5) & (k < 0.5)).mean(),
-    ])
-
-
-@dataclass(frozen=True)
-class VerdictModel:
-    """Multinomial logistic regression over standardised features (fitted by bot.calibration)."""
-
-    features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray  # (F, 3) columns in VERDICTS order
-    bias: np.ndarray  # (3,)
-    params: GradingParams = GradingParams()
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self.mean) / self.scale) @ self.weights + self.bias
-        z = z - z.max(axis=-1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=-1, keepdims=True)
-
-    def to_json(self) -> dict:
-        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-                "weights": self.weights.tolist(), "bias": self.bias.tolist(), "params": asdict(self.params)}
-
-    @classmethod
-    def from_json(cls, data: dict) -> VerdictModel:
-        arrays = (np.array(data[k], dtype=float) for k in ("mean", "scale", "weights", "bias"))
-        return cls(tuple(data["features"]), *arrays, params=GradingParams(**data.get("params", {})))
-
-    @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> VerdictModel:
-        return cls.from_json(json.loads(path.read_text()))
+    return JudgeFeatures(
+        req_cover_mean=float(c[required].mean()),
+        req_cover_min=float(c[required].min()),
+        req_share_50=float((c[required] >= 0.5).mean()),
+        req_share_30=float((c[required] >= 0.3).mean()),
+        cover_mean=float(c.mean()),
+        cover_max=float(c.max()),
+        req_contra_max=float(k[required].max()),
+        contra_max=float(k.max()),
+        contra_mean=float(k.mean()),
+        state_max=float(j.states.max()),
+        state_margin=float((j.states - j.refutes).max()),
+        no_claims=float(no_claims),
+        log_words=math.log1p(n_words),
+        clean_share=float(((c >= 0.5) & (k < 0.5)).mean()),
+    )
 
 
 def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims: bool = False,
@@ -272,19 +230,20 @@ class Grader:
                  max_chars: int = 4000):
         self.kb = kb
         self.judge = judge
-        self.similarity = similarity  # bot.similarity.SimilaritySignals, or None: judgements only
+        self.similarity = similarity  # bot.grading.similarity.SimilaritySignals, or None: judgements only
         if model is None and similarity is not None and MODEL_PATH.exists():
             model = VerdictModel.load()
         self.model = model
         self.params = model.params if model else GradingParams()
         self.max_chars = max_chars
 
-    def features(self, question_id: str, prep: PreparedAnswer, j: Judgements, sim=None) -> np.ndarray:
+    def features(self, question_id: str, prep: PreparedAnswer, j: Judgements, sim=None) -> VerdictInputs:
         entry = self.entry(question_id)
         # Words of the canonical sentences: repeating a sentence must not look like a longer answer.
         n_words = len(" ".join(prep.sentences).split())
-        x = judge_features(j, required_mask(entry), prep.no_claims is not None, n_words)
-        return x if sim is None else np.concatenate([x, sim.features])
+        judged = judge_features(j=j, required=required_mask(entry), no_claims=prep.no_claims is not None,
+                                n_words=n_words)
+        return VerdictInputs(judged, None if sim is None else sim.features)
 
     def entry(self, question_id: str) -> Entry:
         entry = self.kb.get(question_id)
@@ -304,7 +263,8 @@ class Grader:
     def grade(self, question_id: str, answer: str, hints_used: int = 0) -> GradeResult:
         return self.grade_many([(question_id, answer, hints_used)])[0]
 
-    def judgements_many(self, items: list[tuple[str, str]]) -> list[tuple[PreparedAnswer, Judgements, np.ndarray]]:
+    def judgements_many(self, items: list[tuple[str, str]]
+                        ) -> list[tuple[PreparedAnswer, Judgements, VerdictInputs]]:
         """Prepare and judge several answers with one batched model call (the micro-batching path)."""
         prepared = [self.check_item(qid, answer) for qid, answer in items]
         pairs: list[tuple[str, str]] = []
@@ -316,7 +276,8 @@ class Grader:
                 prep.sentences, budget=self.params.window_tokens, joiner=joiner)
             claims = [m.claim for m in entry.misconceptions]
             # Sentence by sentence for prose; code is read whole (a line alone says little).
-            singles = windows if prep.code or not windows else self.judge.answer_windows(prep.sentences, budget=1)
+            singles = windows if prep.code or not windows else self.judge.answer_windows(
+                prep.sentences, budget=CLAIM_WINDOW_TOKENS)
             layout.append((entry, windows, singles, len(pairs)))
             pairs.extend((t, w) for t in entry.key_point_texts for w in windows)
             pairs.extend((t, w) for t in claims for w in singles)
@@ -338,14 +299,15 @@ class Grader:
                 mid = start + k * len(windows)
                 p = strongest_window(probs[start:mid].reshape(k, len(windows), -1))
                 q = strongest_window(probs[mid:mid + m * len(singles)].reshape(m, len(singles), -1))
-                j = Judgements(p[:, COVERS], p[:, CONTRADICTS], q[:, COVERS], q[:, CONTRADICTS], float(margin))
+                j = Judgements(covers=p[:, COVERS], contradicts=p[:, CONTRADICTS], states=q[:, COVERS],
+                               refutes=q[:, CONTRADICTS], off_question=float(margin))
             x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
             if sim is not None and windows:
                 # A wrong claim the first build's similarity check sees (close by meaning and closer
                 # than any key point, or by word order) counts as stated too: the cross-encoder
-                # misses many paraphrases of a claim. Fixed thresholds from the first build.
-                seen = (((sim.mis_sims >= 0.70) & (sim.mis_margins >= 0.03))
-                        | ((sim.order_margins >= 0.05) & (sim.mis_sims >= 0.60)))
+                # misses many paraphrases of a claim (thresholds: bot.grading.thresholds).
+                seen = (((sim.mis_sims >= CLAIM_SEEN_SIM) & (sim.mis_margins >= CLAIM_SEEN_MARGIN))
+                        | ((sim.order_margins >= CLAIM_ORDER_MARGIN) & (sim.mis_sims >= CLAIM_ORDER_SIM)))
                 j = replace(j, states=np.where(seen, 1.0, j.states), refutes=np.where(seen, 0.0, j.refutes))
             out.append((prep, j, x))
         return out
@@ -356,10 +318,10 @@ class Grader:
         return [self.result(qid, prep, j, x, hints)
                 for (qid, _, hints), (prep, j, x) in zip(items, judged, strict=True)]
 
-    def result(self, question_id: str, prep: PreparedAnswer, j: Judgements, x: np.ndarray,
+    def result(self, question_id: str, prep: PreparedAnswer, j: Judgements, x: VerdictInputs,
                hints_used: int = 0) -> GradeResult:
         entry = self.entry(question_id)
-        probs = self.model.probabilities(x) if self.model else None
+        probs = self.model.probabilities_of(x) if self.model else None
         d = decide(j, required_mask(entry), self.params, no_claims=prep.no_claims is not None, probs=probs)
         cap = max(0.0, 1.0 - self.params.hint_cost * max(0, hints_used))
         notes = list(prep.notes)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.judge_data import LABELS
+from bot.grading.judge_data import LABELS
 from index import onnx
 from index.batches import by_length
 

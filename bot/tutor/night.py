@@ -135,11 +135,16 @@ class Night:
         return bool(rnd and present) and all(p.user_id in rnd.answers for p in present)  # type: ignore[union-attr]
 
     def due(self, now: float) -> str | None:
-        """What the timer should do now: 'close' the open round, 'next' round, or nothing."""
+        """What the timer should do now: 'close' the open round, 'next' round, 'end' the night
+        after the last reveal, or nothing."""
         if self.state == OPEN and (now >= (self.deadline or 0) or self.all_answered()):
             return "close"
         if self.state == REVEAL and self.deadline is not None and now >= self.deadline:
             return "next"
+        if self.state == REVEAL and self.deadline is None and self.is_last_round:
+            # The last reveal has no deadline; the runner ends the night right after showing it,
+            # so this is seen only when that did not happen (a restart in between).
+            return "end"
         return None
 
     def require_host(self, user_id: int, what: str) -> None:

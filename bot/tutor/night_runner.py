@@ -21,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.domain.enums import Difficulty
 from bot.domain.errors import StorageError
-from bot.tutor.chooser import QuestionChooser
+from bot.tutor.chooser import QuestionChooser, night_topics
 from bot.tutor.night import (
     FINISHED,
     LOBBY,
@@ -34,6 +35,7 @@ from bot.tutor.night import (
     NightError,
 )
 from bot.tutor.night_io import Grader, NightOutput, NightStore, Progress
+from bot.tutor.pairs import check_marker
 from bot.tutor.timers import Timers
 
 log = logging.getLogger("gradcheck.discord")
@@ -80,6 +82,14 @@ class NightRunner:
             raise NightError("This night is over: `/mock history` has its results.")
         return night
 
+    def night_in(self, channel_id: int | None) -> Night:
+        """The night running in a channel or its thread (the latest, if several)."""
+        night = next((n for n in reversed(self.nights.values())
+                      if channel_id in (n.thread_id, n.channel_id)), None)
+        if night is None:
+            raise NightError("There is no mock night running here: start one with `/mock start`.")
+        return night
+
     def poke(self, night_id: int, *, dirty: bool = False) -> None:
         if dirty:
             self.live[night_id].dirty = True
@@ -114,6 +124,20 @@ class NightRunner:
         assert night.id is not None
         self.nights[night.id] = night
 
+    async def host_new(self, guild_id: int, channel_id: int, host_id: int, rounds: int,
+                       seconds: int, difficulty: Difficulty | None, topics: str) -> Night:
+        """`host` a night asked for by name: topics as written ("optim, init")."""
+        night = Night(guild_id, channel_id, host_id, rounds, seconds, difficulty,
+                      night_topics(topics, self.chooser.kb.topics()), created_at=time.time())
+        await self.host(night)
+        return night
+
+    async def placed(self, night: Night, thread_id: int, lobby_message_id: int) -> None:
+        """The night's lobby message and thread exist: keep them, start its timer."""
+        night.thread_id, night.lobby_message_id = thread_id, lobby_message_id
+        await self.store.save(night)
+        self.ensure_timer(night)
+
     async def host_step(self, night: Night, action: str, by: int) -> None:
         """Pause, resume or skip, by the host (Night checks that)."""
         steps = {"pause": night.pause, "resume": night.resume, "skip": night.skip}
@@ -123,6 +147,12 @@ class NightRunner:
             if action == "skip" and night.is_last_round:
                 night.end(now, "The host skipped the last round.")
             await self.store.save(night)
+
+    async def after_host_step(self, night: Night) -> None:
+        """Once the step is shown: the scoreboard if it ended the night, and the timer looks again."""
+        if night.state == FINISHED:
+            await self.finish(night)
+        self.poke(night.id or 0)
 
     async def next(self, night: Night, by: int) -> None:
         async with self.live[night.id or 0].lock:
@@ -183,8 +213,12 @@ class NightRunner:
         self.poke(night.id or 0, dirty=True)
         return done
 
-    async def mark(self, night: Night, round_number: int, candidate: int, index: int,
-                   value: bool, n_points: int) -> None:
+    async def mark(self, night: Night, by: int, round_number: int, candidate: int, index: int,
+                   value: bool) -> None:
+        """An interviewer marks one key point of their candidate's answer."""
+        check_marker(night, by, candidate)
+        qid = night.rounds[round_number - 1].question_id
+        n_points = len(self.chooser.kb.entries[qid].key_points)
         async with self.live[night.id or 0].lock:
             answer = night.mark(round_number, candidate, index, value, n_points)
             await self.store.set_grade(night.id or 0, round_number, answer)
@@ -245,11 +279,15 @@ class NightRunner:
         await self.output.refresh_round(night)
         await self.output.post_reveal(night)
         if night.is_last_round:
-            async with self.live[night.id or 0].lock:
-                if night.state != FINISHED:
-                    night.end(time.time())
-                    await self.store.save(night)
-            await self.finish(night)
+            await self.end_after_last_round(night)
+
+    async def end_after_last_round(self, night: Night) -> None:
+        """The last round is revealed: end the night (unless the host did) and post the scoreboard."""
+        async with self.live[night.id or 0].lock:
+            if night.state != FINISHED:
+                night.end(time.time())
+                await self.store.save(night)
+        await self.finish(night)
 
     async def finish(self, night: Night) -> None:
         """Post the final scoreboard (once) and forget the night."""
@@ -294,6 +332,9 @@ class NightRunner:
                 if action == "next":
                     await self.open_next(night)
                     last_edit = time.time()
+                    continue
+                if action == "end":  # the last round was revealed before a restart
+                    await self.end_after_last_round(night)
                     continue
                 stale = now - last_edit
                 if night.state in (OPEN, PAUSED) and (

@@ -66,6 +66,31 @@ def assign_pair(night: Night, by: int, interviewer: int, candidate: int) -> list
             if p.role is Role.CANDIDATE and p.partner_id is not None]
 
 
+def pair_up(night: Night, by: int, interviewer: int | None, candidate: int | None
+            ) -> Sequence[tuple[int, int | None]]:
+    """`/mock pairs`: the host names one pair (both people), or pairs everyone (neither)."""
+    if interviewer is not None and candidate is not None:
+        return assign_pair(night, by, interviewer, candidate)
+    if interviewer is not None or candidate is not None:
+        raise NightError("Name both an interviewer and a candidate, or neither to pair "
+                         "everyone.")
+    return assign_pairs(night, by)
+
+
+def check_marker(night: Night, by: int, candidate: int) -> None:
+    """Only the candidate's interviewer (or the host) marks their answer."""
+    p = night.participants.get(candidate)
+    if by not in (night.host_id, p and p.partner_id):
+        raise NightError("Only this candidate's interviewer can mark their answer.")
+
+
+def check_interviewer(night: Night, user_id: int) -> None:
+    """The brief (the key points to mark) is for interviewers only."""
+    p = night.participants.get(user_id)
+    if p is None or p.role is not Role.INTERVIEWER:
+        raise NightError("The brief is for interviewers: candidates answer with Answer.")
+
+
 def candidates_of(night: Night, interviewer: int) -> list[int]:
     return [p.user_id for p in night.participants.values()
             if p.role is Role.CANDIDATE and p.partner_id == interviewer]

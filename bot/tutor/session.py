@@ -31,7 +31,7 @@ from typing import Protocol
 from bot.domain.enums import Mode
 from bot.domain.errors import StorageError, UserError
 from bot.domain.results import AskResult, GradeResult, KeyPointResult
-from bot.grading.grader import GradingParams
+from bot.grading.thresholds import GradingParams
 from bot.tutor.chooser import (
     ChooserStore,
     NothingToAsk,

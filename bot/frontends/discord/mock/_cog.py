@@ -6,15 +6,10 @@ turns slash commands, buttons and the answer form into runner calls, and `Discor
 shows what the runner reports. Buttons carry the night id and round in their custom ids
 (`gc:m:<action>:<night>:<round>`) and nights are reloaded on start-up, so a restart keeps a
 night going.
-
-Discord limits: the round message is edited when someone answers (coalesced: at most once
-every `refresh_after` seconds) and for the countdown every `countdown_every` seconds, well
-under the ~5 edits per 5 s a channel allows; the `<t:…:R>` timestamp ticks in each client.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,8 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import metrics
-from bot.domain.enums import Difficulty, Role
-from bot.frontends.discord.logic import ANSWER_FIELD, clip, modal_values
+from bot.domain.enums import Difficulty
+from bot.frontends.discord.logic import clip
 from bot.frontends.discord.mock._messages import (
     brief_message,
     history_embed,
@@ -33,16 +28,16 @@ from bot.frontends.discord.mock._messages import (
 )
 from bot.frontends.discord.mock._output import DiscordNightOutput
 from bot.frontends.discord.mock._views import (
-    FORM_RE,
     MarkButton,
     MockAnswerModal,
     MockButton,
+    answer_form,
+    answer_text,
 )
-from bot.frontends.discord.views import DIFFICULTY_CHOICES, interaction_data
-from bot.tutor.chooser import night_topics
-from bot.tutor.night import FINISHED, Night, NightError
+from bot.frontends.discord.views import DIFFICULTY_CHOICES
+from bot.tutor.night import Night
 from bot.tutor.night_runner import NightRunner
-from bot.tutor.pairs import assign_pair, assign_pairs
+from bot.tutor.pairs import check_interviewer, pair_up
 
 if TYPE_CHECKING:
     from bot.frontends.discord.bot import GradcheckBot
@@ -113,17 +108,14 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
         assert interaction.guild_id is not None and interaction.channel_id is not None
         if not await self.is_host(interaction):
             raise app_commands.CheckFailure(NOT_A_HOST)
-        night = Night(interaction.guild_id, interaction.channel_id, interaction.user.id, rounds,
-                      seconds, Difficulty(difficulty.value) if difficulty else None,
-                      night_topics(topics or "", self.bot.kb.topics()), created_at=time.time())
-        await self.runner.host(night)
+        night = await self.runner.host_new(
+            interaction.guild_id, interaction.channel_id, interaction.user.id, rounds, seconds,
+            Difficulty(difficulty.value) if difficulty else None, topics or "")
         await interaction.response.send_message(**lobby_message(night))
         lobby = await interaction.original_response()
         thread = await lobby.create_thread(name=clip(f"Mock night #{night.id}", 100),
                                            auto_archive_duration=1440)
-        night.thread_id, night.lobby_message_id = thread.id, lobby.id
-        await self.store.save(night)
-        self.runner.ensure_timer(night)
+        await self.runner.placed(night, thread.id, lobby.id)
 
     @app_commands.command(name="history", description="Past mock-interview nights here")
     async def history(self, interaction: discord.Interaction) -> None:
@@ -148,21 +140,9 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
                     candidate: discord.Member | None = None) -> None:
         """Run by the host in the night's channel or thread: everyone present becomes an
         interviewer or a candidate (in join order), or the host names one pair."""
-        here = interaction.channel_id
-        night = next((n for n in reversed(self.nights.values())
-                      if here in (n.thread_id, n.channel_id)), None)
-        if night is None:
-            raise NightError("There is no mock night running here: start one with `/mock start`.")
-        by = interaction.user.id
-        pairs: list[tuple[int, int | None]] | list[tuple[int, int]]
-        if interviewer is not None and candidate is not None:
-            pairs = await self.runner.change(
-                night, lambda: assign_pair(night, by, interviewer.id, candidate.id))
-        elif interviewer is not None or candidate is not None:
-            raise NightError("Name both an interviewer and a candidate, or neither to pair "
-                             "everyone.")
-        else:
-            pairs = await self.runner.change(night, lambda: assign_pairs(night, by))
+        night = self.runner.night_in(interaction.channel_id)
+        chosen = [m.id if m is not None else None for m in (interviewer, candidate)]
+        pairs = await self.runner.change(night, lambda: pair_up(night, interaction.user.id, *chosen))
         await interaction.response.send_message(**pairs_message(night, pairs))
 
     # --- buttons and the answer form ----------------------------------------------------------
@@ -170,12 +150,7 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
     async def on_mark(self, interaction: discord.Interaction, night_id: int, round_number: int,
                       candidate: int, index: int, value: bool) -> None:
         night = await self.runner.get(night_id)
-        p = night.participants.get(candidate)
-        if interaction.user.id not in (night.host_id, p and p.partner_id):
-            raise NightError("Only this candidate's interviewer can mark their answer.")
-        qid = night.rounds[round_number - 1].question_id
-        await self.runner.mark(night, round_number, candidate, index, value,
-                               len(self.bot.kb.entries[qid].key_points))
+        await self.runner.mark(night, interaction.user.id, round_number, candidate, index, value)
         await interaction.response.edit_message(
             **brief_message(self.bot.kb, night, interaction.user.id))
 
@@ -195,9 +170,7 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
             await self.runner.open_next(night)
             await interaction.edit_original_response(**lobby_message(night))
         elif action == "brief":
-            p = night.participants.get(user.id)
-            if p is None or p.role is not Role.INTERVIEWER:
-                raise NightError("The brief is for interviewers: candidates answer with Answer.")
+            check_interviewer(night, user.id)
             await respond.send_message(**brief_message(self.bot.kb, night, user.id), ephemeral=True)
         elif action == "answer":
             answering = night.check_answerable(user.id, round_number)
@@ -211,10 +184,8 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
                 await respond.edit_message(**round_message(self.bot.kb, night))
             else:  # pressed on a reveal: the round message is elsewhere
                 await respond.send_message(f"Done: {action}.", ephemeral=True)
-                self.poke(night_id, dirty=True)
-            if night.state == FINISHED:
-                await self.runner.finish(night)
-            self.poke(night_id)
+                self.runner.poke(night_id, dirty=True)
+            await self.runner.after_host_step(night)
         elif action == "next":
             await self.runner.next(night, user.id)
             await respond.edit_message(view=None)
@@ -225,18 +196,15 @@ class Mock(commands.GroupCog, group_name="mock", group_description="Group mock-i
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        if interaction.type is not discord.InteractionType.modal_submit:
+        form = answer_form(interaction)
+        if form is None:
             return
-        custom_id = interaction_data(interaction).get("custom_id", "")
-        m = FORM_RE.fullmatch(custom_id)
-        if m is None:
-            return
+        custom_id, night_id, round_number = form
         try:
             self.bot.check_rate(interaction.user.id)
-            night = await self.runner.get(int(m["night"]))
-            text = modal_values(interaction_data(interaction).get("components", [])).get(ANSWER_FIELD, "")
+            night = await self.runner.get(night_id)
             await self.runner.submit(night, interaction.user.id, interaction.user.display_name,
-                                     text, int(m["round"]))
+                                     answer_text(interaction), round_number)
             await interaction.response.send_message(
                 "Got it: your answer is in, hidden until the reveal.", ephemeral=True)
         except Exception as exc:  # handed to the one error handler

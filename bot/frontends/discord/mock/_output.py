@@ -1,5 +1,10 @@
 """The Discord side of a night's runner (bot.tutor.night_runner.NightOutput): where its messages
-go. The runner decides when; this only posts and edits, in the night's thread."""
+go. The runner decides when; this only posts and edits, in the night's thread.
+
+Discord limits: the round message is edited when someone answers (coalesced: at most once
+every `refresh_after` seconds) and for the countdown every `countdown_every` seconds, well
+under the ~5 edits per 5 s a channel allows; the `<t:…:R>` timestamp ticks in each client.
+"""
 
 from __future__ import annotations
 

@@ -7,8 +7,8 @@ import re
 
 import discord
 
-from bot.frontends.discord.logic import ANSWER_FIELD, clip
-from bot.frontends.discord.views import route
+from bot.frontends.discord.logic import ANSWER_FIELD, clip, modal_values
+from bot.frontends.discord.views import interaction_data, route
 from knowledge.schema import Entry
 
 ACTIONS = ("join", "leave", "start", "answer", "pause", "resume", "skip", "end", "next", "brief")
@@ -82,6 +82,19 @@ class MockAnswerModal(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         pass  # see the class docstring
+
+
+def answer_form(interaction: discord.Interaction) -> tuple[str, int, int] | None:
+    """(custom id, night id, round) of a submitted answer form; None for anything else."""
+    if interaction.type is not discord.InteractionType.modal_submit:
+        return None
+    custom_id = interaction_data(interaction).get("custom_id", "")
+    m = FORM_RE.fullmatch(custom_id)
+    return None if m is None else (custom_id, int(m["night"]), int(m["round"]))
+
+
+def answer_text(interaction: discord.Interaction) -> str:
+    return modal_values(interaction_data(interaction).get("components", [])).get(ANSWER_FIELD, "")
 
 
 def night_view(night_id: int, round_number: int, actions: list[str], disabled: bool = False

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LABELS = ("covers", "contradicts", "unrelated")
-DATA_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "data" / "judge"
+DATA_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "judge"  # bot/grading/ -> repo
 BEETLE_TRAIN = DATA_DIR / "beetle_train.csv"
 PAIRS = DATA_DIR / "pairs.jsonl"
 BEETLE_LABELS = {"correct": "covers", "contradictory": "contradicts", "incorrect": "unrelated"}

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Hashable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+
+Label = TypeVar("Label", bound=Hashable)  # a class name, or its index
 
 OFFICIAL = ("correct", "contradictory", "incorrect")
 CPI = ("correct", "partial", "incorrect")
@@ -35,7 +39,7 @@ def read_beetle(path: str) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def scores(labels: list[str], preds: list[str], classes: tuple[str, ...]) -> tuple[float, float]:
+def scores(labels: Sequence[Label], preds: Sequence[Label], classes: tuple[Label, ...]) -> tuple[float, float]:
     """(accuracy, macro-F1) as the task's evaluation script defines them."""
     y = np.array([classes.index(v) for v in labels])
     p = np.array([classes.index(v) for v in preds])
@@ -80,25 +84,27 @@ def eval_beetle_judge(rows: list[dict], judge) -> dict:
 
 
 def _fit_cuts(score: np.ndarray, y: np.ndarray, orders: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """The two cut points and the class order of the three bins with the best macro-F1."""
     grid = np.unique(np.quantile(score, np.linspace(0, 1, 41)[1:-1]))
-    best = (-1.0, None, None)
+    best_f1, best_cuts, best_order = -1.0, None, None
     for cuts in itertools.combinations(grid, 2):
         bins = np.searchsorted(np.array(cuts), score, side="right")
         for order in orders:
             pred = np.array(order)[bins]
             f1 = scores(list(y), list(pred), tuple(range(3)))[1]
-            if f1 > best[0]:
-                best = (f1, np.array(cuts), np.array(order))
-    return best[1], best[2]
+            if f1 > best_f1:
+                best_f1, best_cuts, best_order = f1, np.array(cuts), np.array(order)
+    assert best_cuts is not None and best_order is not None, "too few distinct scores to cut"
+    return best_cuts, best_order
 
 
 def eval_beetle_cosine(rows: list[dict], similarity: np.ndarray, method: str) -> dict:
     train = np.array([r["split"] == "train" for r in rows])
     preds = {}
-    for column, classes, orders in (
-        ("label_3way", OFFICIAL, list(itertools.permutations(range(3)))),
-        ("label_3way_cpi", CPI, [(2, 1, 0)]),  # low similarity -> incorrect, high -> correct
-    ):
+    every_order: list[tuple[int, ...]] = list(itertools.permutations(range(3)))
+    low_to_high: list[tuple[int, ...]] = [(2, 1, 0)]  # low similarity -> incorrect, high -> correct
+    for column, classes, orders in (("label_3way", OFFICIAL, every_order),
+                                    ("label_3way_cpi", CPI, low_to_high)):
         y = np.array([classes.index(r[column]) for r in rows])
         cuts, order = _fit_cuts(similarity[train], y[train], orders)
         preds[column] = [classes[i] for i in order[np.searchsorted(cuts, similarity, side="right")]]
@@ -122,4 +128,4 @@ def cosine_similarity(rows: list[dict], encode) -> np.ndarray:
 
 
 def default_path() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "semeval2013_task7" / "beetle.csv"
+    return Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "semeval2013_task7" / "beetle.csv"
