@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,8 @@ class Judge:
         self.tokenizer = onnx.Tokenizer(self.model_dir, max_length)
         self._lock = threading.Lock()
         self._session = None
-        self._model = None
+        self._model: Any = None
+        self._torch: Any = None
         self.backend = backend
         if backend == "onnx":
             path = Path(cache_dir or self.model_dir) / f"judge-{weights_hash(self.model_dir)}.onnx"
