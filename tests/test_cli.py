@@ -277,7 +277,7 @@ def test_first_run_says_it_builds_the_index_and_prepares_the_model(capsys, monke
     get_settings.cache_clear()
     built = []
 
-    def load_or_build(kb, directory, encode, model, kind, progress=None, force=False):
+    def load_or_build(kb, directory, encode, model, kind, progress=None, force=False, encode_tokens=None):
         if not (directory / "meta.json").exists():
             built.extend(progress(range(3)))  # what VectorIndex.build does with the hook
             runtime.index.save(directory)
