@@ -30,6 +30,19 @@ def export(torch, module, sample: dict, path: Path, output: str, output_axes: di
     os.replace(tmp, path)
 
 
+def quantize_int8(source: Path, target: Path) -> None:
+    """Dynamic int8 quantisation of the MatMul weights, per output channel (activations stay fp32,
+    quantised on the fly). Written under a temporary name and renamed, like `export`."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_suffix(f".tmp{os.getpid()}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+    os.replace(tmp, target)
+
+
 def session(path: Path):
     import onnxruntime as ort
 
@@ -37,6 +50,7 @@ def session(path: Path):
     options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 

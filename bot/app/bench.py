@@ -69,7 +69,8 @@ def _grader_for(rt, backend: str):
     from bot.grading.grader import Grader
     from bot.grading.judge import MODEL_DIR, get_judge
 
-    judge = get_judge(backend, cache_dir=rt.settings.onnx_dir, model_dir=rt.settings.judge_model or MODEL_DIR)
+    judge = get_judge(backend, cache_dir=rt.settings.onnx_dir, model_dir=rt.settings.judge_model or MODEL_DIR,
+                      int8=rt.settings.judge_int8)
     return Grader(rt.kb, judge, rt.grader.similarity, max_chars=rt.settings.max_answer_chars)
 
 
@@ -83,7 +84,7 @@ def run_bench(burst: int = 50, repeats: int = 40) -> dict:
     rt = Runtime(settings)
     grader, embedder = rt.grader, rt.embedder
     answers = _answers(repeats)
-    report: dict = {"backend": settings.backend}
+    report: dict = {"backend": settings.backend, "judge_int8": settings.judge_int8 and settings.backend == "onnx"}
     # Both backends, measured in one run so their ratio is fair on a shared machine.
     for backend in ("torch", "onnx"):
         other = _grader_for(rt, backend)

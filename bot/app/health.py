@@ -158,7 +158,7 @@ def check_model(settings: Settings, load: Callable[[str], Any] | None = None) ->
         from bot.grading.judge import MODEL_DIR, get_judge
 
         judge = get_judge(settings.backend, cache_dir=settings.onnx_dir,
-                          model_dir=settings.judge_model or MODEL_DIR)
+                          model_dir=settings.judge_model or MODEL_DIR, int8=settings.judge_int8)
         probs = judge.probabilities([("Clipping bounds the gradient norm.", "We clip gradients.")])
         if probs.shape != (1, 3) or not np.all(np.isfinite(probs)):
             raise ValueError(f"unexpected output of shape {probs.shape}")

@@ -61,7 +61,8 @@ class Runtime:
         from bot.grading.judge import MODEL_DIR, get_judge
 
         return get_judge(self.settings.backend, cache_dir=self.settings.onnx_dir,
-                         model_dir=self.settings.judge_model or MODEL_DIR)
+                         model_dir=self.settings.judge_model or MODEL_DIR,
+                         int8=self.settings.judge_int8)
 
     @cached_property
     def grader(self) -> Grader:

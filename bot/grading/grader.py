@@ -302,6 +302,8 @@ class Grader:
                 j = Judgements(covers=p[:, COVERS], contradicts=p[:, CONTRADICTS], states=q[:, COVERS],
                                refutes=q[:, CONTRADICTS], off_question=float(margin))
             x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
+            if sim is not None and sim.echo_only:  # only repeats the question: it covers nothing
+                j = replace(j, covers=np.zeros_like(j.covers), contradicts=np.zeros_like(j.contradicts))
             if sim is not None and windows:
                 # A wrong claim the first build's similarity check sees (close by meaning and closer
                 # than any key point, or by word order) counts as stated too: the cross-encoder

@@ -31,6 +31,9 @@ MODEL_DIR = Path(__file__).resolve().parent / "judge_model"
 COVERS, CONTRADICTS, UNRELATED = range(3)
 MAX_LENGTH = 256  # tokens per pair: a key point (~25) plus an answer of about 170 words
 BATCH = 32
+# int8 quantises activations per call (the scale comes from the whole batch), so a pair's result
+# would depend on what it is batched with: the int8 graph judges one pair per call. On a CPU that
+# costs little (no padding either).
 
 
 def weights_hash(model_dir: Path) -> str:
@@ -44,7 +47,7 @@ class Judge:
     """Thread-safe; one instance per process (the weights take ~90 MB in fp32)."""
 
     def __init__(self, model_dir: Path = MODEL_DIR, backend: str = "torch", cache_dir: Path | None = None,
-                 max_length: int = MAX_LENGTH):
+                 max_length: int = MAX_LENGTH, int8: bool = False):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         if backend not in ("torch", "onnx"):
             raise ValueError(f"unknown backend {backend!r}: use torch or onnx")
@@ -56,6 +59,7 @@ class Judge:
         self._model: Any = None
         self._torch: Any = None
         self.backend = backend
+        self.int8 = int8 and backend == "onnx"
         if backend == "onnx":
             path = Path(cache_dir or self.model_dir) / f"judge-{weights_hash(self.model_dir)}.onnx"
             if not path.exists():  # the torch weights are loaded only to export them, once
@@ -65,6 +69,10 @@ class Judge:
                           self.tokenizer.batch(["a claim"], ["an answer to it"]).items()}
                 onnx.export(torch, self._load_torch(), sample, path, "logits", {0: "batch"})
                 log.info("exported the grading cross-encoder to %s", path)
+            if self.int8:
+                fp32, path = path, path.with_name(path.stem + "-int8.onnx")
+                if not path.exists():
+                    onnx.quantize_int8(fp32, path)
             self._session = onnx.session(path)
         else:
             self._model = self._load_torch()
@@ -92,7 +100,7 @@ class Judge:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         out = np.empty((len(pairs), len(LABELS)), dtype=np.float32)
         with self._lock:
-            for idx in by_length([len(a) + len(t) for t, a in pairs], BATCH):
+            for idx in by_length([len(a) + len(t) for t, a in pairs], 1 if self.int8 else BATCH):
                 logits = self._logits([pairs[i][0] for i in idx], [pairs[i][1] for i in idx])
                 logits = logits - logits.max(axis=1, keepdims=True)
                 p = np.exp(logits)
@@ -139,9 +147,10 @@ _shared: dict[tuple, Judge] = {}
 _shared_lock = threading.Lock()
 
 
-def get_judge(backend: str = "torch", cache_dir: Path | None = None, model_dir: Path = MODEL_DIR) -> Judge:
+def get_judge(backend: str = "torch", cache_dir: Path | None = None, model_dir: Path = MODEL_DIR,
+              int8: bool = False) -> Judge:
     with _shared_lock:
-        key = (backend, str(cache_dir), str(model_dir))
+        key = (backend, str(cache_dir), str(model_dir), int8)
         if key not in _shared:
-            _shared[key] = Judge(model_dir=model_dir, backend=backend, cache_dir=cache_dir)
+            _shared[key] = Judge(model_dir=model_dir, backend=backend, cache_dir=cache_dir, int8=int8)
         return _shared[key]
