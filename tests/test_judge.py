@@ -94,3 +94,11 @@ def test_long_answers_are_judged_in_windows(judges):
     assert len(windows) > 1
     probs = judge.judge([PAIRS[0][0]], windows)
     assert LABELS[int(probs[0].argmax())] == "covers"
+
+
+def test_the_int8_judge_gives_a_pair_the_same_result_alone_or_batched(tmp_path_factory):
+    judge = Judge(backend="onnx", cache_dir=tmp_path_factory.mktemp("onnx-int8"), int8=True)
+    together = judge.probabilities(PAIRS)
+    alone = np.vstack([judge.probabilities([pair]) for pair in PAIRS])
+    assert np.array_equal(together, alone)
+    assert judge.int8 and judge.probabilities(PAIRS[:1]).argmax() == 0  # still reads "covers"
