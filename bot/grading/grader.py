@@ -21,7 +21,8 @@ How a grade is made:
    - a wrong claim (a contradicted required point, a stated misconception) beside too little of
      the core is incorrect: a confident wrong claim;
    - an answer far closer to an unrelated question's reference than to its own is never correct
-     (fluent text about something else).
+     (fluent text about something else);
+   - an answer that only repeats the question covers no key point.
    The ticks, the feedback and the rules read the same judgements, so they agree.
    The model's inputs are named (bot.grading.features) and every threshold lives in
    bot.grading.thresholds.
