@@ -83,6 +83,21 @@ def runner_for(kb, output, store, progress, grader) -> NightRunner:
     return runner
 
 
+async def stored_night_with_one_answer(kb, store, text: str, seconds: int, close_at: float | None = None):
+    """A one-round night with ana's answer, saved as a process that then died would have left it
+    (the round closed at `close_at`, or still open)."""
+    now = time.time()
+    night = Night(1, 10, 100, rounds_total=1, seconds=seconds, created_at=now)
+    night.join(200, "ana", now)
+    night.open_round(next(iter(kb.entries)), now)
+    answer = night.submit(200, "ana", text, now, 1)
+    if close_at is not None:
+        night.close_round(close_at, 0.2)
+    await store.save(night)
+    await store.add_answer(night.id, 1, answer)
+    return night
+
+
 async def test_a_night_runs_to_its_scoreboard_without_discord(kb, sqlite_url):
     progress = await ProgressStore.open(sqlite_url)
     store = MockStore(progress.database)
@@ -114,13 +129,7 @@ async def test_resume_after_a_restart_grades_stored_answers_and_carries_on(kb, s
     progress = await ProgressStore.open(sqlite_url)
     store = MockStore(progress.database)
     # A night stored mid-round by a process that died before grading the answer it had stored.
-    now = time.time()
-    night = Night(1, 10, 100, rounds_total=1, seconds=1, created_at=now)
-    night.join(200, "ana", now)
-    night.open_round(next(iter(kb.entries)), now)
-    answer = night.submit(200, "ana", "stored, never graded", now, 1)
-    await store.save(night)
-    await store.add_answer(night.id, 1, answer)
+    night = await stored_night_with_one_answer(kb, store, "stored, never graded", seconds=1)
 
     output, grader = Output(), Grader(kb)
     second = runner_for(kb, output, store, progress, grader)
@@ -165,15 +174,9 @@ async def test_restart_after_the_last_reveal_still_ends_the_night(kb, sqlite_url
     store = MockStore(progress.database)
     # Stored by a process that died after revealing the last round, before ending the night:
     # the last reveal has no deadline, so nothing but the runner itself ends the night.
-    now = time.time()
-    night = Night(1, 10, 100, rounds_total=1, seconds=30, created_at=now)
-    night.join(200, "ana", now)
-    night.open_round(next(iter(kb.entries)), now)
-    answer = night.submit(200, "ana", "answered before the restart", now, 1)
-    night.close_round(now + 1, 0.2)
+    night = await stored_night_with_one_answer(kb, store, "answered before the restart", seconds=30,
+                                               close_at=time.time() + 1)
     assert night.state == REVEAL and night.deadline is None
-    await store.save(night)
-    await store.add_answer(night.id, 1, answer)
 
     output, grader = Output(), Grader(kb)
     second = runner_for(kb, output, store, progress, grader)
