@@ -70,7 +70,7 @@ class Embedder:
 
             self.dimension, max_length = settings
             self._tokens = Tokenizer(Path(path), max_length)
-            target = Path(cache_dir or path) / f"embedder-{_weights_digest(Path(path), model_name)}.onnx"
+            target = Path(cache_dir or path) / f"embedder-{_weights_digest(Path(path), model_name)}-{onnx.GRAPH_VERSION}.onnx"
             if not target.exists():
                 self._model = self._load_torch(path)
                 onnx.export(self._torch, _hidden_states(self._torch, self._model[0].auto_model),

@@ -61,7 +61,7 @@ class Judge:
         self.backend = backend
         self.int8 = int8 and backend == "onnx"
         if backend == "onnx":
-            path = Path(cache_dir or self.model_dir) / f"judge-{weights_hash(self.model_dir)}.onnx"
+            path = Path(cache_dir or self.model_dir) / f"judge-{weights_hash(self.model_dir)}-{onnx.GRAPH_VERSION}.onnx"
             if not path.exists():  # the torch weights are loaded only to export them, once
                 import torch
 
