@@ -16,8 +16,8 @@ How a grade is made:
    P(partial), P(incorrect). Rules from the judgements sit on top (GradingParams):
    - a key point is ticked (✓) when it is covered, and flagged when it is contradicted;
    - a misconception is flagged when the answer states it;
-   - correct needs enough required key points ticked, no required point contradicted and no
-     misconception stated (else it is partial);
+   - correct needs enough required key points ticked (at least one), no required point
+     contradicted and no misconception stated (else it is partial);
    - a wrong claim (a contradicted required point, a stated misconception) beside too little of
      the core is incorrect: a confident wrong claim;
    - an answer far closer to an unrelated question's reference than to its own is never correct
@@ -183,7 +183,9 @@ def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims
     verdict: Verdict = VERDICTS[int(np.argmax(probs))]
     # Said in the feedback only when it is what kept the answer from correct.
     off_question = verdict == "correct" and j.off_question < params.off_question
-    if verdict == "correct" and (serious or off_question or required_share < params.correct_share - 1e-9):
+    # Correct needs a ✓ on a required point: the checklist shown beside the verdict never reads 0.
+    too_little = required_share < params.correct_share - 1e-9 or not covered[required].any()
+    if verdict == "correct" and (serious or off_question or too_little):
         verdict = "partial"
     if serious and required_share < params.wrong_with_substance:
         verdict = "incorrect"  # a confident wrong claim with too little of the core

@@ -53,7 +53,8 @@ class Signals:
 
 
 _NEGATION = re.compile(r"\b(no|not|never|none|nothing|neither|nor|without|cannot|can't|won't|"
-                       r"isn't|aren't|doesn't|don't|didn't|shouldn't|wouldn't|couldn't)\b|n't\b",
+                       r"isn't|aren't|doesn't|don't|didn't|shouldn't|wouldn't|couldn't)\b|n't\b"
+                       r"|!=|≠",  # "a != b" is written as much as "a is not b"
                        re.IGNORECASE)
 
 
