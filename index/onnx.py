@@ -24,8 +24,8 @@ def export(torch, module, sample: dict, path: Path, output: str, output_axes: di
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     for part in module.modules():
-        # transformers' SDPA attention exports to a graph ONNX Runtime runs ~15% slower than
-        # the plain attention it computes the same numbers with (same logits to 1e-6).
+        # transformers' SDPA attention exports to a graph ONNX Runtime runs slower (613 vs 485 ms
+        # on 32 judge pairs) than plain attention, which gives the same logits (to 1e-6).
         if hasattr(part, "set_attn_implementation"):
             part.set_attn_implementation("eager")
     with torch.inference_mode(), warnings.catch_warnings():

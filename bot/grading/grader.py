@@ -184,7 +184,7 @@ def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims
     # Said in the feedback only when it is what kept the answer from correct.
     off_question = verdict == "correct" and j.off_question < params.off_question
     # Correct needs a ✓ on a required point: the checklist shown beside the verdict never reads 0.
-    too_little = required_share < params.correct_share - 1e-9 or not covered[required].any()
+    too_little = required_share < params.correct_share - 1e-9 or required_share == 0.0
     if verdict == "correct" and (serious or off_question or too_little):
         verdict = "partial"
     if serious and required_share < params.wrong_with_substance:
