@@ -12,9 +12,9 @@ REQUIRED = np.array([True, True, False])
 SURE_CORRECT = np.array([0.98, 0.01, 0.01])  # what the fitted model might say
 
 
-def judgements(covers, contradicts=(0.0, 0.0, 0.0), states=(0.0,)) -> Judgements:
+def judgements(covers, contradicts=(0.0, 0.0, 0.0), stated=(False,)) -> Judgements:
     return Judgements(covers=np.array(covers), contradicts=np.array(contradicts),
-                      states=np.array(states), refutes=np.zeros(len(states)))
+                      stated=np.array(stated), claim_sims=np.where(stated, 0.9, 0.3))
 
 
 def test_correct_needs_a_required_point_ticked_even_when_the_model_is_sure():
@@ -27,9 +27,9 @@ def test_correct_needs_a_required_point_ticked_even_when_the_model_is_sure():
 
 
 def test_a_stated_misconception_or_contradicted_required_point_is_never_correct():
-    params = GradingParams(cover_at=0.3, correct_share=0.0, state_at=0.9, contradict_at=0.9,
+    params = GradingParams(cover_at=0.3, correct_share=0.0, contradict_at=0.9,
                            wrong_with_substance=0.34)
-    stated = decide(judgements([0.9, 0.9, 0.9], states=(0.95,)), REQUIRED, params, probs=SURE_CORRECT)
+    stated = decide(judgements([0.9, 0.9, 0.9], stated=(True,)), REQUIRED, params, probs=SURE_CORRECT)
     assert stated.verdict == "partial" and stated.stated.all()
     contradicted = decide(judgements([0.9, 0.0, 0.0], contradicts=(0.0, 0.95, 0.0)), REQUIRED, params,
                           probs=SURE_CORRECT)
@@ -37,7 +37,7 @@ def test_a_stated_misconception_or_contradicted_required_point_is_never_correct(
 
 
 def test_a_confident_wrong_claim_with_no_right_substance_is_incorrect():
-    params = GradingParams(cover_at=0.3, state_at=0.9, wrong_with_substance=0.34)
-    d = decide(judgements([0.0, 0.0, 0.0], states=(0.95,)), REQUIRED, params, probs=np.array([0.2, 0.7, 0.1]))
+    params = GradingParams(cover_at=0.3, wrong_with_substance=0.34)
+    d = decide(judgements([0.0, 0.0, 0.0], stated=(True,)), REQUIRED, params, probs=np.array([0.2, 0.7, 0.1]))
     assert d.verdict == "incorrect"
     assert d.score <= 0.35  # the top of the incorrect band

@@ -39,8 +39,6 @@ class JudgeFeatures(NamedFeatures):
     req_contra_max: float  # P(contradicts) of the most contradicted required key point
     contra_max: float  # P(contradicts) of the most contradicted key point
     contra_mean: float  # mean P(contradicts) over all key points
-    state_max: float  # P(states) of the most clearly stated misconception
-    state_margin: float  # largest P(states) - P(refutes) over the misconceptions
     no_claims: float  # 1 when the answer cannot earn credit ("I don't know", no words)
     log_words: float  # log(1 + words of the canonical sentences)
     clean_share: float  # share of key points with P(covers) >= 0.5 and P(contradicts) < 0.5
@@ -65,6 +63,8 @@ class SimilarityFeatures(NamedFeatures):
     log_words: float  # log(1 + words of the answer)
     no_claims: float  # 1 when the answer cannot earn credit
     order_margin: float  # largest ROUGE-L margin of a claim over the key points (reversals)
+    kp_align_req_mean: float  # mean over required key points of their token-alignment recall
+    kp_align_req_min: float  # that recall of the least carried required key point
 
 
 SIMILARITY_PREFIX = "sim_"  # similarity features are named sim_<name> among the model's inputs

@@ -4,17 +4,22 @@ How a grade is made:
 1. The answer is split into sentences (bullets, list items and code lines count as sentences).
    Repeated sentences are dropped and prose sentences are put in a canonical order, so repeating
    or reordering an answer can never change its grade. Code keeps its line order.
-2. A fine-tuned cross-encoder (`bot.grading.judge`) reads every key point and every misconception claim
-   of the entry *together with* the answer and judges each pair: the answer covers it,
-   contradicts it, or does not address it. A pair model sees order, negation and numbers. Key
-   points are judged against windows of the answer (a point often spans sentences); misconception
-   claims against each sentence of prose, since over a long window the judge reads any on-topic
-   answer as stating every claim.
+2. A fine-tuned cross-encoder (`bot.grading.judge`) reads every key point of the entry *together
+   with* the answer and judges each pair: the answer covers it, contradicts it, or does not
+   address it. A pair model sees order, negation and numbers. Key points are judged against
+   windows of the answer (a point often spans sentences).
+   Misconception claims are found by similarity (`bot.grading.similarity`): an answer sentence
+   close to the claim and closer to it than to any key point, or closer to it in word order. The
+   cross-encoder's reading of single sentences against claims was dropped: on the development
+   answers it flagged a misconception in 74 of 182 correct answers, and the grades were better
+   and twice as fast without it.
 3. A small multinomial logistic model (`bot/grading/verdict_model.json`, fitted with cross-validation by
    question by `gradcheck eval grading --calibrate`) turns aggregates of those judgements, plus
    the similarity signals of `bot.grading.similarity` (they still add accuracy), into P(correct),
    P(partial), P(incorrect). Rules from the judgements sit on top (GradingParams):
-   - a key point is ticked (✓) when it is covered, and flagged when it is contradicted;
+   - a key point is ticked (✓) when it is covered, and flagged when it is contradicted; a point
+     whose words an answer sentence states almost verbatim (cosine >= KEY_POINT_SEEN_SIM) is
+     covered too, unless the cross-encoder reads a contradiction;
    - a misconception is flagged when the answer states it;
    - correct needs enough required key points ticked (at least one), no required point
      contradicted and no misconception stated (else it is partial);
@@ -48,9 +53,9 @@ from bot.grading.thresholds import (
     CLAIM_ORDER_SIM,
     CLAIM_SEEN_MARGIN,
     CLAIM_SEEN_SIM,
-    CLAIM_WINDOW_TOKENS,
     DONT_KNOW_MAX_WORDS,
     ENGLISH_SHARE,
+    KEY_POINT_SEEN_SIM,
     MAX_SENTENCES,
     SCORE_BANDS,
     GradingParams,
@@ -117,17 +122,19 @@ def prepare_answer(answer: str, max_chars: int) -> PreparedAnswer:
 
 @dataclass(frozen=True, kw_only=True)
 class Judgements:
-    """The cross-encoder's view of one answer: per key point and per misconception claim."""
+    """What grading read in one answer: per key point (the cross-encoder) and per misconception
+    claim (the similarity check)."""
 
     covers: np.ndarray  # (K,) P(the answer states the key point)
     contradicts: np.ndarray  # (K,) P(the answer contradicts it)
-    states: np.ndarray  # (M,) P(the answer states the misconception)
-    refutes: np.ndarray  # (M,) P(the answer contradicts the misconception)
+    stated: np.ndarray  # (M,) bool: the answer states the misconception
+    claim_sims: np.ndarray  # (M,) cosine of the answer sentence closest to each claim (shown)
     off_question: float = 0.0  # see GradingParams.off_question (similarity; 0 when unknown)
 
     @classmethod
     def none(cls, k: int, m: int) -> Judgements:
-        return cls(covers=np.zeros(k), contradicts=np.zeros(k), states=np.zeros(m), refutes=np.zeros(m))
+        return cls(covers=np.zeros(k), contradicts=np.zeros(k), stated=np.zeros(m, dtype=bool),
+                   claim_sims=np.zeros(m))
 
 
 @dataclass(frozen=True)
@@ -159,8 +166,6 @@ def judge_features(*, j: Judgements, required: np.ndarray, no_claims: bool, n_wo
         req_contra_max=float(k[required].max()),
         contra_max=float(k.max()),
         contra_mean=float(k.mean()),
-        state_max=float(j.states.max()),
-        state_margin=float((j.states - j.refutes).max()),
         no_claims=float(no_claims),
         log_words=math.log1p(n_words),
         clean_share=float(((c >= 0.5) & (k < 0.5)).mean()),
@@ -172,7 +177,7 @@ def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims
     """The verdict: the fitted model's (when `probs` is given), then the rules of the judgements."""
     covered = (j.covers >= params.cover_at) & (j.covers > j.contradicts)
     contradicted = (j.contradicts >= params.contradict_at) & ~covered
-    stated = (j.states >= params.state_at) & (j.states > j.refutes)
+    stated = np.asarray(j.stated, dtype=bool)
     if no_claims:
         return Decision("incorrect", 0.0, covered & False, contradicted & False, stated & False)
     required_share = float(covered[required].mean())
@@ -277,13 +282,8 @@ class Grader:
             joiner = "\n" if prep.code or "\n" in prep.text else " "
             windows = [] if prep.no_claims else self.judge.answer_windows(
                 prep.sentences, budget=self.params.window_tokens, joiner=joiner)
-            claims = [m.claim for m in entry.misconceptions]
-            # Sentence by sentence for prose; code is read whole (a line alone says little).
-            singles = windows if prep.code or not windows else self.judge.answer_windows(
-                prep.sentences, budget=CLAIM_WINDOW_TOKENS)
-            layout.append((entry, windows, singles, len(pairs)))
+            layout.append((entry, windows, len(pairs)))
             pairs.extend((t, w) for t in entry.key_point_texts for w in windows)
-            pairs.extend((t, w) for t in claims for w in singles)
         probs = self.judge.probabilities(pairs)
         sims = [None] * len(items)
         if self.similarity is not None:
@@ -293,27 +293,31 @@ class Grader:
         if self.similarity is not None:
             margins = self.similarity.off_question_margins([q for q, _ in items], [p.text for p in prepared])
         out = []
-        for (qid, _), prep, sim, margin, (entry, windows, singles, start) in zip(
+        for (qid, _), prep, sim, margin, (entry, windows, start) in zip(
                 items, prepared, sims, margins, layout, strict=True):
             k, m = len(entry.key_points), len(entry.misconceptions)
             if not windows:
                 j = Judgements.none(k, m)
             else:
-                mid = start + k * len(windows)
-                p = strongest_window(probs[start:mid].reshape(k, len(windows), -1))
-                q = strongest_window(probs[mid:mid + m * len(singles)].reshape(m, len(singles), -1))
-                j = Judgements(covers=p[:, COVERS], contradicts=p[:, CONTRADICTS], states=q[:, COVERS],
-                               refutes=q[:, CONTRADICTS], off_question=float(margin))
+                p = strongest_window(probs[start:start + k * len(windows)].reshape(k, len(windows), -1))
+                stated, claim_sims = np.zeros(m, dtype=bool), np.zeros(m)
+                if sim is not None:
+                    # A wrong claim is stated when a sentence is close to it by meaning and closer
+                    # to it than to any key point, or closer to it in word order (thresholds:
+                    # bot.grading.thresholds).
+                    stated = (((sim.mis_sims >= CLAIM_SEEN_SIM) & (sim.mis_margins >= CLAIM_SEEN_MARGIN))
+                              | ((sim.order_margins >= CLAIM_ORDER_MARGIN) & (sim.mis_sims >= CLAIM_ORDER_SIM)))
+                    claim_sims = sim.mis_sims
+                j = Judgements(covers=p[:, COVERS], contradicts=p[:, CONTRADICTS], stated=stated,
+                               claim_sims=claim_sims, off_question=float(margin))
             x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
             if sim is not None and sim.echo_only:  # only repeats the question: it covers nothing
                 j = replace(j, covers=np.zeros_like(j.covers), contradicts=np.zeros_like(j.contradicts))
-            if sim is not None and windows:
-                # A wrong claim the first build's similarity check sees (close by meaning and closer
-                # than any key point, or by word order) counts as stated too: the cross-encoder
-                # misses many paraphrases of a claim (thresholds: bot.grading.thresholds).
-                seen = (((sim.mis_sims >= CLAIM_SEEN_SIM) & (sim.mis_margins >= CLAIM_SEEN_MARGIN))
-                        | ((sim.order_margins >= CLAIM_ORDER_MARGIN) & (sim.mis_sims >= CLAIM_ORDER_SIM)))
-                j = replace(j, states=np.where(seen, 1.0, j.states), refutes=np.where(seen, 0.0, j.refutes))
+            elif sim is not None and windows:
+                # The cross-encoder misses some near-verbatim statements of a key point; a sentence
+                # that close by meaning states it (a tick only: the verdict model's inputs stay).
+                seen = (sim.kp_sims >= KEY_POINT_SEEN_SIM) & (j.contradicts < self.params.contradict_at)
+                j = replace(j, covers=np.where(seen, 1.0, j.covers))
             out.append((prep, j, x))
         return out
 
@@ -343,7 +347,7 @@ class Grader:
             ],
             misconceptions=[
                 MisconceptionHit(text=m.claim, correction=m.correction, similarity=float(s))
-                for m, t, s in zip(entry.misconceptions, d.stated, j.states, strict=True)
+                for m, t, s in zip(entry.misconceptions, d.stated, j.claim_sims, strict=True)
                 if t
             ],
             feedback=write_feedback(entry, d, prep.no_claims),

@@ -15,6 +15,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -37,6 +38,8 @@ class Reference:
     tokens: np.ndarray  # (T, D) contextual token vectors of the reference sentences
     token_weights: np.ndarray  # (T,) idf of each reference token
     tfidf: np.ndarray  # (V,) tf-idf vector of the reference answer
+    key_point_tokens: list[tuple[np.ndarray, np.ndarray]]  # per key point: token vectors, idf weights
+    required: np.ndarray  # (K,) bool: the key points an answer needs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +90,16 @@ def order_margins(sentences: list[str], entry: Entry) -> np.ndarray:
                      for m in entry.misconceptions])
 
 
+def alignment_recall(point_tokens: np.ndarray, weights: np.ndarray, answer_tokens: np.ndarray) -> float:
+    """How much of a key point the answer's words carry: each key-point token's best cosine to an
+    answer token (contextual vectors), averaged with idf weights. Unlike one sentence vector, it
+    finds a point whose words are spread over a sentence or stated in other words."""
+    if not len(answer_tokens) or not len(point_tokens):
+        return 0.0
+    best = (point_tokens @ answer_tokens.T).max(axis=1)
+    return float((best * weights).sum() / max(weights.sum(), 1e-9))
+
+
 def compute_signals(*, sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Reference,
                     tfidf_vec: np.ndarray, n_words: int, no_claims: bool, echo_at: float,
                     order: np.ndarray, kp_recall: np.ndarray,
@@ -108,10 +121,8 @@ def compute_signals(*, sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Ref
     mean = usable.mean(axis=0)
     mean /= max(float(np.linalg.norm(mean)), 1e-9)
     answer_tokens = np.vstack([t for t, k in zip(tokens, keep, strict=True) if k or echo_only])  # (T', D)
-    token_recall = 0.0
-    if len(answer_tokens):
-        best = (ref.tokens @ answer_tokens.T).max(axis=1)  # (T_ref,)
-        token_recall = float((best * ref.token_weights).sum() / max(ref.token_weights.sum(), 1e-9))
+    token_recall = alignment_recall(ref.tokens, ref.token_weights, answer_tokens)
+    aligned = np.array([alignment_recall(t, w, answer_tokens) for t, w in ref.key_point_tokens])  # (K,)
     top = np.sort(kp_sims)[::-1]
     features = SimilarityFeatures(
         kp_mean=float(kp_sims.mean()),
@@ -129,6 +140,8 @@ def compute_signals(*, sent_vecs: np.ndarray, tokens: list[np.ndarray], ref: Ref
         log_words=math.log1p(n_words),
         no_claims=float(no_claims),
         order_margin=float(order.max()),
+        kp_align_req_mean=float(aligned[ref.required].mean()),
+        kp_align_req_min=float(aligned[ref.required].min()),
     )
     return Signals(kp_sims=kp_sims, mis_sims=mis_sims, mis_margins=mis_margins, order_margins=order,
                    kp_recall=kp_recall, kp_best=kp.argmax(axis=0), mis_best=mis.argmax(axis=0),
@@ -155,6 +168,9 @@ class SimilaritySignals:
         self._idf_default = math.log(n + 1)
         return {t: math.log((n + 1) / (c + 1)) for t, c in df.items()}
 
+    def _weights(self, token_ids: np.ndarray) -> np.ndarray:
+        return np.array([self._idf.get(int(t), self._idf_default) for t in token_ids])
+
     def reference(self, question_id: str) -> Reference:
         """Reference vectors for one entry; token vectors are computed on first use."""
         with self._refs_lock:
@@ -166,25 +182,34 @@ class SimilaritySignals:
                     _, tokens = self.embedder.encode_with_tokens([self.index.rows[i].text for i in rows])
                 token_vecs = np.vstack([t for t, _ in tokens])  # (T, D)
                 token_ids = np.concatenate([ids for _, ids in tokens])
+                _, point_tokens = self.embedder.encode_with_tokens(entry.key_point_texts)
+                required = np.array([kp.required for kp in entry.key_points], dtype=bool)
                 self._refs[question_id] = Reference(
                     prompt=self.index.vectors_of(question_id, "prompt")[0],
                     answer=self.index.vectors_of(question_id, "reference")[0],
                     key_points=self.index.vectors_of(question_id, "key_point"),
                     misconceptions=self.index.vectors_of(question_id, "misconception"),
                     tokens=token_vecs,
-                    token_weights=np.array([self._idf.get(int(t), self._idf_default) for t in token_ids]),
+                    token_weights=self._weights(token_ids),
                     tfidf=self.tfidf.transform([entry.reference_answer])[0],
+                    key_point_tokens=[(t, self._weights(ids)) for t, ids in point_tokens],
+                    required=required if required.any() else np.ones(len(required), dtype=bool),
                 )
             return self._refs[question_id]
+
+    @cached_property
+    def _reference_matrix(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Every entry's reference vector as indexed (E, D), and each entry's book question."""
+        ids = sorted(self.kb.entries)
+        refs = np.vstack([self.index.vectors_of(i, "reference")[0] for i in ids])
+        return ids, refs, np.array([self.kb.entries[i].parent or i for i in ids])
 
     def off_question_margins(self, question_ids: list[str], answers: list[str]) -> np.ndarray:
         """Per answer: cosine to its own question's reference answer minus the best cosine to the
         reference of an unrelated question (sub-questions of one book question are related). A
         fluent answer to another question is far closer to that question's reference."""
-        ids = sorted(self.kb.entries)
-        refs = np.vstack([self.index.vectors_of(i, "reference")[0] for i in ids])  # (E, D), as indexed
+        ids, refs, group = self._reference_matrix
         sims = self.embedder.encode(answers) @ refs.T  # (N, E)
-        group = np.array([self.kb.entries[i].parent or i for i in ids])
         out = np.empty(len(answers))
         for n, qid in enumerate(question_ids):
             unrelated = group != (self.kb.entries[qid].parent or qid)

@@ -24,15 +24,12 @@ class GradingParams:
 
     cover_at: float = 0.5  # P(covers) from which a key point is ticked
     contradict_at: float = 0.5  # P(contradicts) from which a key point is flagged as contradicted
-    state_at: float = 0.5  # P(covers) of a misconception claim from which it counts as stated
     wrong_with_substance: float = 0.5  # a wrong claim beside at least this share of required
     #                                    points is partial (a slip); below it, incorrect
     correct_share: float = 0.5  # share of required points an answer must cover to be correct
     hint_cost: float = 0.15  # each hint lowers the best possible score by this much
     window_tokens: int = 208  # answer tokens the judge reads at once for key points (a key point
-    #                           often needs two or three sentences). Misconception claims are
-    #                           judged sentence by sentence (prose): over a long window the judge
-    #                           reads every on-topic answer as stating every claim.
+    #                           often needs two or three sentences)
     off_question: float = -0.10  # an answer this much closer (cosine) to an unrelated question's
     #                              reference than to its own cannot be correct (on dev: 2 of 182
     #                              correct answers are that far off; every copied reference is)
@@ -43,7 +40,6 @@ class GradingParams:
 CALIBRATION_GRID = {
     "cover_at": (0.3, 0.5),
     "contradict_at": (0.5, 0.7, 0.9),
-    "state_at": (0.5, 0.7, 0.9),
     "wrong_with_substance": (0.34, 0.5),
     "correct_share": (0.0, 0.34, 0.5),
 }
@@ -57,15 +53,15 @@ DONT_KNOW_MAX_WORDS = 12  # an "I don't know" of at most this many words is inco
 # The score's range for each verdict: P(correct) + 0.5 x P(partial) is clipped into it.
 SCORE_BANDS = {"correct": (0.7, 1.0), "partial": (0.35, 0.7), "incorrect": (0.0, 0.35)}
 
-# --- the judge's use (bot.grading.grader.Grader.judgements_many) -------------------------------
-CLAIM_WINDOW_TOKENS = 1  # token budget of a misconception window: 1 means one sentence per window
-
-# A misconception claim the similarity check sees counts as stated even when the cross-encoder
-# misses it (it misses many paraphrases). Fixed from the first build:
+# --- what the similarity check reads (bot.grading.grader.Grader.judgements_many) ----------------
+# A misconception claim is stated when the similarity check sees it. Fixed from the first build:
 CLAIM_SEEN_SIM = 0.70  # a sentence at least this close (cosine) to the claim ...
 CLAIM_SEEN_MARGIN = 0.03  # ... and closer by this much than to any key point states it;
 CLAIM_ORDER_MARGIN = 0.05  # or its word order (ROUGE-L) is closer to the claim by this much ...
 CLAIM_ORDER_SIM = 0.60  # ... and it is at least this close (cosine) to the claim
+# A key point an answer sentence states this closely (cosine) is ticked even when the
+# cross-encoder misses it (chosen by cross-validation by question among 0.7, 0.75, 0.8, 0.85):
+KEY_POINT_SEEN_SIM = 0.80
 
 # --- similarity signals (bot.grading.similarity) -----------------------------------------------
 ECHO_AT = 0.90  # an answer sentence this close (cosine) to the prompt is an echo, not a claim
