@@ -11,8 +11,8 @@ How a grade is made:
    Misconception claims are found by similarity (`bot.grading.similarity`): an answer sentence
    close to the claim and closer to it than to any key point, or closer to it in word order. The
    cross-encoder's reading of single sentences against claims was dropped: on the development
-   answers it flagged a misconception in 74 of 182 correct answers, and the grades were better
-   and twice as fast without it.
+   answers it flagged a misconception in 74 of 182 correct answers; without it the grades were
+   better and the judge reads about half the tokens.
 3. A small multinomial logistic model (`bot/grading/verdict_model.json`, fitted with cross-validation by
    question by `gradcheck eval grading --calibrate`) turns aggregates of those judgements, plus
    the similarity signals of `bot.grading.similarity` (they still add accuracy), into P(correct),
