@@ -188,6 +188,12 @@ class Entry(BaseModel):
         return [kp.text for kp in self.key_points]
 
     @property
+    def required_flags(self) -> list[bool]:
+        """Which key points an answer needs (all of them when none is marked required)."""
+        flags = [kp.required for kp in self.key_points]
+        return flags if any(flags) else [True] * len(flags)
+
+    @property
     def required_key_points(self) -> list[int]:
         """Indices of the key points a correct concise answer must state."""
         return [i for i, kp in enumerate(self.key_points) if kp.required]

@@ -148,8 +148,7 @@ class Decision:
 
 
 def required_mask(entry: Entry) -> np.ndarray:
-    mask = np.array([kp.required for kp in entry.key_points], dtype=bool)
-    return mask if mask.any() else np.ones(len(mask), dtype=bool)
+    return np.array(entry.required_flags, dtype=bool)
 
 
 def judge_features(*, j: Judgements, required: np.ndarray, no_claims: bool, n_words: int

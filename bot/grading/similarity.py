@@ -183,7 +183,6 @@ class SimilaritySignals:
                 token_vecs = np.vstack([t for t, _ in tokens])  # (T, D)
                 token_ids = np.concatenate([ids for _, ids in tokens])
                 _, point_tokens = self.embedder.encode_with_tokens(entry.key_point_texts)
-                required = np.array([kp.required for kp in entry.key_points], dtype=bool)
                 self._refs[question_id] = Reference(
                     prompt=self.index.vectors_of(question_id, "prompt")[0],
                     answer=self.index.vectors_of(question_id, "reference")[0],
@@ -193,7 +192,7 @@ class SimilaritySignals:
                     token_weights=self._weights(token_ids),
                     tfidf=self.tfidf.transform([entry.reference_answer])[0],
                     key_point_tokens=[(t, self._weights(ids)) for t, ids in point_tokens],
-                    required=required if required.any() else np.ones(len(required), dtype=bool),
+                    required=np.array(entry.required_flags, dtype=bool),
                 )
             return self._refs[question_id]
 
