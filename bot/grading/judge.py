@@ -4,8 +4,9 @@ A pair model reads the claim and the answer together, so it sees order, negation
 cosine similarity between two separate vectors cannot. Weights: `bot/judge_model/` (trained by
 `gradcheck train`, see its MODEL_CARD.md). Two backends compute the same function:
 - torch: the sentence-transformers CrossEncoder's own model;
-- onnx: the same graph exported once with `torch.onnx.export` and run by ONNX Runtime (about
-  twice as fast on a CPU); the file is cached in the data dir and rebuilt when the weights change.
+- onnx: the same graph exported once with `torch.onnx.export` and run by ONNX Runtime (in fp32
+  about as fast as torch on 2 cores, and it loads without torch); the file is cached in the data
+  dir and rebuilt when the weights change.
 Answers longer than one window are judged window by window (sentence-aligned, overlapping by one
 sentence); a claim counts as covered or contradicted where any window says so.
 """
