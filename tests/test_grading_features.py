@@ -10,6 +10,7 @@ import pytest
 
 from bot.grading.features import (
     JudgeFeatures,
+    MemoryFeatures,
     SimilarityFeatures,
     VerdictInputs,
     verdict_feature_names,
@@ -20,12 +21,13 @@ from bot.grading.verdict_model import VerdictModel
 def inputs() -> VerdictInputs:
     judge = JudgeFeatures(**{n: float(i) for i, n in enumerate(JudgeFeatures.names())})
     sim = SimilarityFeatures(**{n: 100.0 + i for i, n in enumerate(SimilarityFeatures.names())})
-    return VerdictInputs(judge, sim)
+    memory = MemoryFeatures(**{n: 200.0 + i for i, n in enumerate(MemoryFeatures.names())})
+    return VerdictInputs(judge, sim, memory)
 
 
 def test_the_shipped_model_was_fitted_on_these_features_in_this_order():
-    assert VerdictModel.load().features == verdict_feature_names(with_similarity=True)
-    assert inputs().names() == verdict_feature_names(with_similarity=True)
+    assert VerdictModel.load().features == verdict_feature_names(with_similarity=True, with_memory=True)
+    assert inputs().names() == verdict_feature_names(with_similarity=True, with_memory=True)
 
 
 def test_features_are_built_by_keyword_only():

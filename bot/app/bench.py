@@ -71,7 +71,8 @@ def _grader_for(rt, backend: str):
 
     judge = get_judge(backend, cache_dir=rt.settings.onnx_dir, model_dir=rt.settings.judge_model or MODEL_DIR,
                       int8=rt.settings.judge_int8)
-    return Grader(rt.kb, judge, rt.grader.similarity, max_chars=rt.settings.max_answer_chars)
+    return Grader(rt.kb, judge, rt.grader.similarity, max_chars=rt.settings.max_answer_chars,
+                  memory=rt.grader.memory)
 
 
 def run_bench(burst: int = 50, repeats: int = 40) -> dict:

@@ -65,11 +65,21 @@ class Runtime:
                          int8=self.settings.judge_int8)
 
     @cached_property
+    def memory(self):
+        """The labelled answers' vectors (bot.grading.answer_memory), cached beside the index."""
+        from bot.grading.answer_memory import load_or_build as load_memory
+        from bot.grading.grader import prepare_answer
+
+        return load_memory(self.settings.index_dir, self.embedder.encode,
+                           lambda answer: prepare_answer(answer, self.settings.max_answer_chars).canonical_text,
+                           self.settings.model)
+
+    @cached_property
     def grader(self) -> Grader:
         from bot.grading.similarity import SimilaritySignals
 
         return Grader(self.kb, self.judge, SimilaritySignals(self.kb, self.index, self.embedder),
-                      max_chars=self.settings.max_answer_chars)
+                      max_chars=self.settings.max_answer_chars, memory=self.memory)
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -88,12 +88,34 @@ def _objective(m: dict) -> float:
 # --- semantic grading ----------------------------------------------------------------------------
 
 
-def _judged(grader, rows: list[dict]) -> list:
+def _writer(row: dict) -> str:
+    from bot.grading.answer_memory import TEAM
+
+    return row.get("writer") or TEAM
+
+
+def _judged(grader, rows: list[dict], leave_writer_out: bool = False) -> list:
+    """`leave_writer_out`: the answer memory leaves out every answer by the row's own writer."""
     out = []
     for start in range(0, len(rows), 64):
         chunk = rows[start : start + 64]
-        out.extend(grader.judgements_many([(r["question_id"], r["answer"]) for r in chunk]))
+        out.extend(grader.judgements_many([(r["question_id"], r["answer"]) for r in chunk],
+                                          [_writer(r) for r in chunk] if leave_writer_out else None))
     return out
+
+
+MEMORY_DROPOUT = 0.3  # share of fitting rows shown an empty memory, so a new question (no labelled
+#                       answers yet) is graded about as well as before the memory (cross-validated
+#                       by question: 0.747 with the memory emptied, against 0.755 without it)
+
+
+def _without_memory(judged: list) -> list:
+    from dataclasses import replace
+
+    from bot.grading.features import MemoryFeatures
+
+    return [(prep, j, x if x.memory is None else replace(x, memory=MemoryFeatures.empty_memory()))
+            for prep, j, x in judged]
 
 
 def _predict(grader, rows, judged, params, model) -> list[str]:
@@ -115,9 +137,15 @@ def calibrate_model(grader, rows, judged):
     from bot.grading.calibration import fit_verdict_model
     from bot.grading.features import verdict_feature_names
 
-    names = verdict_feature_names(with_similarity=grader.similarity is not None)
+    names = verdict_feature_names(with_similarity=grader.similarity is not None,
+                                  with_memory=grader.memory is not None)
     labels = [r["label"] for r in rows]
-    features = np.array([x.vector(names) for _, _, x in judged])  # (N, F), columns by name
+    fitting = judged
+    if grader.memory is not None:  # a fixed, seeded share of rows seen as answers to a new question
+        empty = set(np.flatnonzero(np.random.default_rng(13).random(len(rows)) < MEMORY_DROPOUT).tolist())
+        emptied = _without_memory(judged)
+        fitting = [emptied[i] if i in empty else judged[i] for i in range(len(rows))]
+    features = np.array([x.vector(names) for _, _, x in fitting])  # (N, F), columns by name
     model = fit_verdict_model(features, labels, names, GradingParams())
     best, best_obj = model.params, -1e9
     keys = list(CALIBRATION_GRID)
@@ -131,7 +159,7 @@ def calibrate_model(grader, rows, judged):
 
 
 def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, calibrate: bool = False,
-                 save: str | None = None) -> dict:
+                 save: str | None = None, leave_writer_out: bool = False) -> dict:
     rows = read_labelled(path, ("question_id", "answer", "label"))
     bad = [r for r in rows if r["label"] not in LABELS]
     if bad:
@@ -146,17 +174,23 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
         return _tfidf_grading(rt.kb, rows) | {
             "method": "tfidf cosine to the reference answer, thresholds cross-validated by question"}
     grader = rt.grader
-    judged = _judged(grader, rows)
+    # Fitting never lets an answer's own writer vouch for it through the memory.
+    judged = _judged(grader, rows, leave_writer_out=leave_writer_out or calibrate)
     if not calibrate:
         preds = _predict(grader, rows, judged, grader.params, grader.model)
         return grading_metrics(labels, preds) | {
-            "method": "key-point judgements + similarity signals, shipped verdict model"}
+            "method": "key-point judgements + similarity signals + labelled answers, shipped verdict model"
+                      + (" (memory without the answer's own writer)" if leave_writer_out else "")}
     from dataclasses import asdict
 
     from bot.grading.calibration import question_folds
 
     qids = np.array([r["question_id"] for r in rows])
-    held_out_preds = np.empty(len(rows), dtype=object)  # each answer predicted by a model not fitted on it
+    # Each answer predicted by a model not fitted on its question: with the memory of the other
+    # writers' answers to it (a known question), and with no memory at all (a new question).
+    held_out_preds = np.empty(len(rows), dtype=object)
+    new_question_preds = np.empty(len(rows), dtype=object)
+    no_memory = _without_memory(judged)
     fold_params = []
     for held_out in question_folds(list(qids), FOLDS):
         test = np.isin(qids, list(held_out))
@@ -166,12 +200,16 @@ def eval_grading(path: str, baseline: str | None, runtime_factory: Callable, cal
         held = np.flatnonzero(test)
         held_out_preds[held] = _predict(grader, [rows[i] for i in held], [judged[i] for i in held],
                                         model.params, model)
+        new_question_preds[held] = _predict(grader, [rows[i] for i in held], [no_memory[i] for i in held],
+                                            model.params, model)
     final = calibrate_model(grader, rows, judged)
     if save:
         Path(save).write_text(json.dumps(final.to_json(), indent=1) + "\n")
         print(f"saved the verdict model fitted on all of {path} to {save}", file=sys.stderr)
     return grading_metrics(labels, list(held_out_preds)) | {
-        "method": f"verdict model and thresholds by {FOLDS}-fold cross-validation by question (held-out figures)",
+        "method": f"verdict model and thresholds by {FOLDS}-fold cross-validation by question (held-out "
+                  "figures; the memory holds the other writers' answers)",
+        "new_questions": grading_metrics(labels, list(new_question_preds)),
         "fitted_on_all": asdict(final.params), "fold_params": fold_params,
     }
 

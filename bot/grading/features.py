@@ -67,21 +67,44 @@ class SimilarityFeatures(NamedFeatures):
     kp_align_req_min: float  # that recall of the least carried required key point
 
 
+@dataclass(frozen=True, kw_only=True)
+class MemoryFeatures(NamedFeatures):
+    """What labelled answers to the same question say about one answer (bot.grading.answer_memory)."""
+
+    best_correct: float  # cosine to the closest answer labelled correct (0 when there is none)
+    best_partial: float  # ... labelled partial
+    best_incorrect: float  # ... labelled incorrect
+    vote_correct: float  # share of correct among the nearest answers, weighted by closeness
+    vote_partial: float
+    vote_incorrect: float
+    best_margin: float  # best_correct - best_incorrect
+    empty: float  # 1 when the question has no labelled answers (a new question)
+
+    @classmethod
+    def empty_memory(cls) -> MemoryFeatures:
+        return cls(best_correct=0.0, best_partial=0.0, best_incorrect=0.0, vote_correct=1 / 3,
+                   vote_partial=1 / 3, vote_incorrect=1 / 3, best_margin=0.0, empty=1.0)
+
+
 SIMILARITY_PREFIX = "sim_"  # similarity features are named sim_<name> among the model's inputs
+MEMORY_PREFIX = "mem_"  # memory features are named mem_<name>
 
 
 @dataclass(frozen=True)
 class VerdictInputs:
     """One answer's inputs to the verdict model: the judgements' aggregates, then the similarity
-    signals when the grader has them."""
+    signals and the labelled answers' evidence when the grader has them."""
 
     judge: JudgeFeatures
     similarity: SimilarityFeatures | None = None
+    memory: MemoryFeatures | None = None
 
     def values(self) -> dict[str, float]:
         out = self.judge.values()
         if self.similarity is not None:
             out |= {SIMILARITY_PREFIX + k: v for k, v in self.similarity.values().items()}
+        if self.memory is not None:
+            out |= {MEMORY_PREFIX + k: v for k, v in self.memory.values().items()}
         return out
 
     def names(self) -> tuple[str, ...]:
@@ -94,7 +117,8 @@ class VerdictInputs:
         return np.array([values[name] for name in (values if names is None else names)])
 
 
-def verdict_feature_names(with_similarity: bool) -> tuple[str, ...]:
+def verdict_feature_names(with_similarity: bool, with_memory: bool = False) -> tuple[str, ...]:
     """The names of the verdict model's inputs, in the order a model is fitted in."""
     sim = tuple(SIMILARITY_PREFIX + n for n in SimilarityFeatures.names()) if with_similarity else ()
-    return JudgeFeatures.names() + sim
+    mem = tuple(MEMORY_PREFIX + n for n in MemoryFeatures.names()) if with_memory else ()
+    return JudgeFeatures.names() + sim + mem

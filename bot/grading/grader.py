@@ -46,7 +46,7 @@ import numpy as np
 
 from bot.domain.errors import EmptyAnswer, UnknownQuestion
 from bot.domain.results import GradeResult, KeyPointResult, MisconceptionHit, Verdict
-from bot.grading.features import JudgeFeatures, VerdictInputs
+from bot.grading.features import JudgeFeatures, MemoryFeatures, VerdictInputs
 from bot.grading.judge import CONTRADICTS, COVERS, strongest_window
 from bot.grading.thresholds import (
     CLAIM_ORDER_MARGIN,
@@ -81,6 +81,12 @@ class PreparedAnswer:
     notes: list[str] = field(default_factory=list)
     no_claims: str | None = None  # why the answer cannot earn credit, if it cannot
     code: bool = False
+
+    @property
+    def canonical_text(self) -> str:
+        """The sentences without repeats, prose in a fixed order: what whole-answer vectors read,
+        so that repeating or reordering cannot move them."""
+        return " ".join(self.sentences)
 
 
 def _sentence_key(sentence: str) -> str:
@@ -234,23 +240,27 @@ class Grader:
     """Grades answers for every entry of a knowledge base with the grading cross-encoder."""
 
     def __init__(self, kb: KnowledgeBase, judge, similarity=None, model: VerdictModel | None = None,
-                 max_chars: int = 4000):
+                 max_chars: int = 4000, memory=None):
         self.kb = kb
         self.judge = judge
         self.similarity = similarity  # bot.grading.similarity.SimilaritySignals, or None: judgements only
+        self.memory = memory  # bot.grading.answer_memory.AnswerMemory (read with the similarity signals)
         if model is None and similarity is not None and MODEL_PATH.exists():
             model = VerdictModel.load()
         self.model = model
         self.params = model.params if model else GradingParams()
         self.max_chars = max_chars
 
-    def features(self, question_id: str, prep: PreparedAnswer, j: Judgements, sim=None) -> VerdictInputs:
+    def features(self, question_id: str, prep: PreparedAnswer, j: Judgements, sim=None,
+                 memory: MemoryFeatures | None = None) -> VerdictInputs:
         entry = self.entry(question_id)
         # Words of the canonical sentences: repeating a sentence must not look like a longer answer.
         n_words = len(" ".join(prep.sentences).split())
         judged = judge_features(j=j, required=required_mask(entry), no_claims=prep.no_claims is not None,
                                 n_words=n_words)
-        return VerdictInputs(judged, None if sim is None else sim.features)
+        if sim is None:
+            return VerdictInputs(judged)
+        return VerdictInputs(judged, sim.features, memory or MemoryFeatures.empty_memory())
 
     def entry(self, question_id: str) -> Entry:
         entry = self.kb.get(question_id)
@@ -270,9 +280,11 @@ class Grader:
     def grade(self, question_id: str, answer: str, hints_used: int = 0) -> GradeResult:
         return self.grade_many([(question_id, answer, hints_used)])[0]
 
-    def judgements_many(self, items: list[tuple[str, str]]
+    def judgements_many(self, items: list[tuple[str, str]], without_writers: list[str | None] | None = None
                         ) -> list[tuple[PreparedAnswer, Judgements, VerdictInputs]]:
-        """Prepare and judge several answers with one batched model call (the micro-batching path)."""
+        """Prepare and judge several answers with one batched model call (the micro-batching path).
+        `without_writers`: per answer, a writer whose labelled answers the memory leaves out
+        (`eval grading --leave-writer-out`)."""
         prepared = [self.check_item(qid, answer) for qid, answer in items]
         pairs: list[tuple[str, str]] = []
         layout = []  # per answer: (targets, windows, start)
@@ -286,14 +298,20 @@ class Grader:
         probs = self.judge.probabilities(pairs)
         sims = [None] * len(items)
         if self.similarity is not None:
-            sims = self.similarity.signals_many([(qid, p.sentences, " ".join(p.sentences), p.no_claims is not None)
+            sims = self.similarity.signals_many([(qid, p.sentences, p.canonical_text, p.no_claims is not None)
                                                  for (qid, _), p in zip(items, prepared, strict=True)])
         margins = np.zeros(len(items))
+        memories: list[MemoryFeatures | None] = [None] * len(items)
         if self.similarity is not None:
-            margins = self.similarity.off_question_margins([q for q, _ in items], [p.text for p in prepared])
+            vectors = self.similarity.answer_vectors([p.canonical_text for p in prepared])
+            margins = self.similarity.off_question_margins([q for q, _ in items], vectors)
+            if self.memory is not None:
+                leave_out = without_writers or [None] * len(items)
+                memories = [self.memory.features(qid, v, answer=p.canonical_text, without_writer=w)
+                            for (qid, _), p, v, w in zip(items, prepared, vectors, leave_out, strict=True)]
         out = []
-        for (qid, _), prep, sim, margin, (entry, windows, start) in zip(
-                items, prepared, sims, margins, layout, strict=True):
+        for (qid, _), prep, sim, margin, mem, (entry, windows, start) in zip(
+                items, prepared, sims, margins, memories, layout, strict=True):
             k, m = len(entry.key_points), len(entry.misconceptions)
             if not windows:
                 j = Judgements.none(k, m)
@@ -309,7 +327,7 @@ class Grader:
                     claim_sims = sim.mis_sims
                 j = Judgements(covers=p[:, COVERS], contradicts=p[:, CONTRADICTS], stated=stated,
                                claim_sims=claim_sims, off_question=float(margin))
-            x = self.features(qid, prep, j, sim)  # the model's inputs: the judgements as they are
+            x = self.features(qid, prep, j, sim, mem)  # the model's inputs: the judgements as they are
             if sim is not None and sim.echo_only:  # only repeats the question: it covers nothing
                 j = replace(j, covers=np.zeros_like(j.covers), contradicts=np.zeros_like(j.contradicts))
             elif sim is not None and windows:

@@ -203,13 +203,18 @@ class SimilaritySignals:
         refs = np.vstack([self.index.vectors_of(i, "reference")[0] for i in ids])
         return ids, refs, np.array([self.kb.entries[i].parent or i for i in ids])
 
-    def off_question_margins(self, question_ids: list[str], answers: list[str]) -> np.ndarray:
-        """Per answer: cosine to its own question's reference answer minus the best cosine to the
-        reference of an unrelated question (sub-questions of one book question are related). A
-        fluent answer to another question is far closer to that question's reference."""
+    def answer_vectors(self, answers: list[str]) -> np.ndarray:
+        """(N, D) unit vectors of whole answers (for off_question_margins and the answer memory)."""
+        return self.embedder.encode(answers)
+
+    def off_question_margins(self, question_ids: list[str], vectors: np.ndarray) -> np.ndarray:
+        """Per answer (`vectors`: answer_vectors): cosine to its own question's reference answer
+        minus the best cosine to the reference of an unrelated question (sub-questions of one book
+        question are related). A fluent answer to another question is far closer to that
+        question's reference."""
         ids, refs, group = self._reference_matrix
-        sims = self.embedder.encode(answers) @ refs.T  # (N, E)
-        out = np.empty(len(answers))
+        sims = vectors @ refs.T  # (N, E)
+        out = np.empty(len(question_ids))
         for n, qid in enumerate(question_ids):
             unrelated = group != (self.kb.entries[qid].parent or qid)
             out[n] = sims[n, ids.index(qid)] - (sims[n, unrelated].max() if unrelated.any() else -1.0)

@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--calibrate", action="store_true",
                            help="fit the verdict model with cross-validation by question; report held-out figures")
             p.add_argument("--save", metavar="PATH", help="with --calibrate: write the model fitted on all of FILE")
-        p.set_defaults(func=cmd_eval, calibrate=False, save=None)
+            p.add_argument("--leave-writer-out", action="store_true",
+                           help="the labelled-answer memory leaves out answers by each row's own writer")
+        p.set_defaults(func=cmd_eval, calibrate=False, save=None, leave_writer_out=False)
 
     bench = sub.add_parser("bench", help="speed and memory figures")
     bench.add_argument("--burst", type=int, default=50)

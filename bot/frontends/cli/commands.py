@@ -48,6 +48,7 @@ def cmd_kb_validate(args) -> int:
 def cmd_index_build(args) -> int:
     rt = make_runtime(progress=True)
     index = rt.rebuild_index()
+    rt.memory  # noqa: B018 (the labelled answers' vectors too: the first grade need not wait)
     meta = index.meta
     if args.json:
         from dataclasses import asdict
@@ -134,7 +135,7 @@ def cmd_eval(args) -> int:
         elif args.kind == "grading":
             report = evaluation.eval_grading(args.file, baseline=args.baseline,
                                              runtime_factory=make_runtime, calibrate=args.calibrate,
-                                             save=args.save)
+                                             save=args.save, leave_writer_out=args.leave_writer_out)
         else:
             report = evaluation.eval_retrieval(args.file, baseline=args.baseline,
                                                runtime_factory=make_runtime)
