@@ -72,6 +72,7 @@ def subprocess_env(request, runtime, tmp_path):
     from knowledge.loader import load_valid_knowledge
 
     _index_for(request, load_valid_knowledge(), runtime)
+    runtime.memory  # noqa: B018 (the labelled answers' vectors, saved beside the index, built once)
     url = f"sqlite+aiosqlite:///{tmp_path / 'subprocess.sqlite3'}"
     return dict(os.environ, GRADCHECK_DATABASE_URL=url)
 
