@@ -23,10 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from bot.grading.features import MemoryFeatures
+from knowledge.loader import PACKAGE_DIR
 
 log = logging.getLogger(__name__)
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "data"
+DATA_DIR = PACKAGE_DIR / "data"  # installed with the package (pyproject: package-data)
 MEMORY_FILES = ("grading_dev.jsonl", "blind_dev.jsonl", "blind_dev2.jsonl")  # never a test file
 FORMAT = "canonical-text-1"  # how answers become vectors; changing it makes cached memories stale
 LABELS = ("correct", "partial", "incorrect")
