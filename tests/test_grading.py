@@ -115,11 +115,11 @@ def test_correct_numpy_code_is_correct(grader):
     assert result.verdict == "correct", result.feedback
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 11): the cross-encoder cannot read code; it gives "
-                   "every key point about 0.9 'covers' against any NumPy code, right or wrong, and the "
-                   "labelled-answer memory finds the same answers nearest to both (P(correct) 0.45 here, 0.50 "
-                   "for the right code)")
 def test_a_wrong_backward_pass_is_not_correct(grader):
+    # Passes by a hair, and not because the code is read: the cross-encoder gives every key point
+    # about 0.9 'covers' against any NumPy code, right or wrong, and the labelled-answer memory
+    # finds the same answers nearest to both codes (P(correct) 0.433 against P(partial) 0.438
+    # here; 0.479 for the right code, graded correct). A refit can flip it.
     wrong = TWO_LAYER_CODE.replace("dW2 = a.T @ dscores", "dW2 = dscores @ a.T").replace(
         "dW1 = X.T @ dh", "dW1 = dh @ X.T").replace("dh = da * (h > 0)", "dh = da * a")
     result = grader.grade("8.3.43.1", wrong)

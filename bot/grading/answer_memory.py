@@ -28,7 +28,8 @@ from knowledge.loader import PACKAGE_DIR
 log = logging.getLogger(__name__)
 
 DATA_DIR = PACKAGE_DIR / "data"  # installed with the package (pyproject: package-data)
-MEMORY_FILES = ("grading_dev.jsonl", "blind_dev.jsonl", "blind_dev2.jsonl", "blind_dev3.jsonl")  # no test file
+MEMORY_FILES = ("grading_dev.jsonl", "blind_dev.jsonl", "blind_dev2.jsonl", "blind_dev3.jsonl",
+                "blind_dev4.jsonl")  # no test file
 FORMAT = "canonical-text-1"  # how answers become vectors; changing it makes cached memories stale
 LABELS = ("correct", "partial", "incorrect")
 NEIGHBOURS = 5  # the label vote reads this many nearest answers ...
