@@ -167,15 +167,15 @@ class VectorIndex:
     def save(self, directory: Path) -> None:
         """Write index, vectors, rows and metadata; each file lands atomically via os.replace."""
         directory.mkdir(parents=True, exist_ok=True)
-        _atomic_write(directory / "vectors.npy", lambda p: np.save(p, self.vectors))
-        _atomic_write(directory / "index.faiss", lambda p: faiss.write_index(self.index, str(p)))
+        atomic_write(directory / "vectors.npy", lambda p: np.save(p, self.vectors))
+        atomic_write(directory / "index.faiss", lambda p: faiss.write_index(self.index, str(p)))
         rows = [asdict(r) for r in self.rows]
-        _atomic_write(directory / "rows.json", lambda p: p.write_text(json.dumps(rows)))
+        atomic_write(directory / "rows.json", lambda p: p.write_text(json.dumps(rows)))
         for name, array in _pack_tokens(self.tokens, self.vectors.shape[1]).items():
-            _atomic_write(directory / f"{name}.npy", partial(np.save, arr=array))
+            atomic_write(directory / f"{name}.npy", partial(np.save, arr=array))
         # Metadata last: an index without matching metadata is treated as stale and rebuilt.
         meta = json.dumps(asdict(self.meta), indent=2)
-        _atomic_write(directory / "meta.json", lambda p: p.write_text(meta))
+        atomic_write(directory / "meta.json", lambda p: p.write_text(meta))
 
     @classmethod
     def load(cls, directory: Path) -> VectorIndex:
@@ -228,7 +228,8 @@ def _unpack_tokens(arrays: dict[str, np.ndarray], n_rows: int) -> dict[int, tupl
             for k, r in enumerate(rows)}
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write `path` through `write(tmp)` and os.replace: a crash leaves the old file, never half a new one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     os.close(fd)
     tmp_path = Path(tmp)

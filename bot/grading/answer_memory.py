@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.grading.features import MemoryFeatures
+from bot.grading.verdict_model import VERDICTS
+from index.store import atomic_write
 from knowledge.loader import PACKAGE_DIR
 
 log = logging.getLogger(__name__)
@@ -31,22 +31,26 @@ DATA_DIR = PACKAGE_DIR / "data"  # installed with the package (pyproject: packag
 MEMORY_FILES = ("grading_dev.jsonl", "blind_dev.jsonl", "blind_dev2.jsonl", "blind_dev3.jsonl",
                 "blind_dev4.jsonl")  # no test file
 FORMAT = "canonical-text-1"  # how answers become vectors; changing it makes cached memories stale
-LABELS = ("correct", "partial", "incorrect")
 NEIGHBOURS = 5  # the label vote reads this many nearest answers ...
 TEMPERATURE = 0.05  # ... weighted by exp(cosine / TEMPERATURE): a closer answer counts far more
 FILE_NAME = "answer_memory.npz"
 TEAM = "team"  # the writer of rows without one (grading_dev.jsonl: the first build's team)
 
 
+def writer_of(row: dict) -> str:
+    """Who wrote a labelled row (TEAM when the row does not say)."""
+    return row.get("writer") or TEAM
+
+
 def memory_features(sims: np.ndarray, labels: np.ndarray) -> MemoryFeatures:
     """Pure logic: features from the cosines of one answer to labelled answers of its question
-    (`labels`: their label indices in LABELS). No labelled answers: the neutral, empty memory."""
+    (`labels`: their label indices in VERDICTS). No labelled answers: the neutral, empty memory."""
     if len(sims) == 0:
         return MemoryFeatures.empty_memory()
-    best = [float(sims[labels == k].max()) if (labels == k).any() else 0.0 for k in range(len(LABELS))]
+    best = [float(sims[labels == k].max()) if (labels == k).any() else 0.0 for k in range(len(VERDICTS))]
     top = np.argsort(-sims, kind="stable")[:NEIGHBOURS]
     weights = np.exp((sims[top] - sims[top].max()) / TEMPERATURE)
-    vote = [float(weights[labels[top] == k].sum() / weights.sum()) for k in range(len(LABELS))]
+    vote = [float(weights[labels[top] == k].sum() / weights.sum()) for k in range(len(VERDICTS))]
     return MemoryFeatures(best_correct=best[0], best_partial=best[1], best_incorrect=best[2],
                           vote_correct=vote[0], vote_partial=vote[1], vote_incorrect=vote[2],
                           best_margin=best[0] - best[2], empty=0.0)
@@ -63,7 +67,7 @@ def files_hash(files: list[Path], model: str) -> str:
 class AnswerMemory:
     vectors: np.ndarray  # (N, D) unit-length vectors of the labelled answers
     question_ids: np.ndarray  # (N,) str
-    labels: np.ndarray  # (N,) index into LABELS
+    labels: np.ndarray  # (N,) index into VERDICTS
     writers: np.ndarray  # (N,) str: who wrote each answer (TEAM for the team's)
     texts: np.ndarray  # (N,) str: the answers (an answer is never its own evidence)
     data_hash: str
@@ -77,8 +81,8 @@ class AnswerMemory:
         texts = [prepare(r["answer"]) for r in rows]
         vectors = encode(texts) if rows else np.zeros((0, 1), dtype=np.float32)
         return cls(np.asarray(vectors, dtype=np.float32), np.array([r["question_id"] for r in rows], dtype=str),
-                   np.array([LABELS.index(r["label"]) for r in rows], dtype=int),
-                   np.array([r.get("writer") or TEAM for r in rows], dtype=str),
+                   np.array([VERDICTS.index(r["label"]) for r in rows], dtype=int),
+                   np.array([writer_of(r) for r in rows], dtype=str),
                    np.array(texts, dtype=str), files_hash(files, model))
 
     def features(self, question_id: str, vector: np.ndarray, answer: str | None = None,
@@ -94,16 +98,13 @@ class AnswerMemory:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
+
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as fh:  # a file object: np.savez adds no suffix
                 np.savez(fh, vectors=self.vectors, question_ids=self.question_ids, labels=self.labels,
                          writers=self.writers, texts=self.texts, data_hash=np.array(self.data_hash))
-            os.replace(tmp, path)  # a crash mid-write leaves the old file, never half a new one
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: Path) -> AnswerMemory:

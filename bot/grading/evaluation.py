@@ -88,19 +88,15 @@ def _objective(m: dict) -> float:
 # --- semantic grading ----------------------------------------------------------------------------
 
 
-def _writer(row: dict) -> str:
-    from bot.grading.answer_memory import TEAM
-
-    return row.get("writer") or TEAM
-
-
 def _judged(grader, rows: list[dict], leave_writer_out: bool = False) -> list:
     """`leave_writer_out`: the answer memory leaves out every answer by the row's own writer."""
+    from bot.grading.answer_memory import writer_of
+
     out = []
     for start in range(0, len(rows), 64):
         chunk = rows[start : start + 64]
         out.extend(grader.judgements_many([(r["question_id"], r["answer"]) for r in chunk],
-                                          [_writer(r) for r in chunk] if leave_writer_out else None))
+                                          [writer_of(r) for r in chunk] if leave_writer_out else None))
     return out
 
 
