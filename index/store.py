@@ -32,8 +32,8 @@ from knowledge.loader import KnowledgeBase
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
-TOKEN_ROLES = ("reference_sentence",)  # rows whose token vectors are stored
+FORMAT_VERSION = 4
+TOKEN_ROLES = ("reference_sentence", "key_point")  # rows whose token vectors are stored (grading reads them)
 ROLES = ("prompt", "alias", "reference", "reference_sentence", "key_point", "misconception")
 
 

@@ -55,11 +55,11 @@ def test_length_batches_cover_every_item_once_and_pad_little():
     assert by_length([], max_batch=4) == []
 
 
-def test_the_index_keeps_reference_token_vectors_through_save_and_load(runtime, tmp_path):
+def test_the_index_keeps_reference_and_key_point_token_vectors_through_save_and_load(runtime, tmp_path):
     index = runtime.index
-    rows = [i for i, r in enumerate(index.rows) if r.role == "reference_sentence"]
+    rows = [i for i, r in enumerate(index.rows) if r.role in ("reference_sentence", "key_point")]
     assert rows and set(index.tokens) == set(rows)
-    sample = rows[:5]
+    sample = rows[:3] + [i for i in rows if index.rows[i].role == "key_point"][:3]
     _, fresh = runtime.embedder.encode_with_tokens([index.rows[i].text for i in sample])
     for i, (vecs, ids) in zip(sample, fresh, strict=True):
         assert np.array_equal(index.tokens[i][1], ids)
