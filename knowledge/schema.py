@@ -133,6 +133,9 @@ class Entry(BaseModel):
     hints: list[str] = Field(min_length=2, max_length=3)
     follow_ups: list[str] = Field(default_factory=list)
     demos: list[str] = Field(default_factory=list)
+    # The question asks for NumPy code with a backward pass: code answers are also run, in a
+    # restricted interpreter, against a numerical gradient (bot.grading.code_check).
+    checks_backprop_code: bool = False
     sources: list[Source] = Field(min_length=1)
 
     @field_validator("id")

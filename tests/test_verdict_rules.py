@@ -41,3 +41,17 @@ def test_a_confident_wrong_claim_with_no_right_substance_is_incorrect():
     d = decide(judgements([0.0, 0.0, 0.0], stated=(True,)), REQUIRED, params, probs=np.array([0.2, 0.7, 0.1]))
     assert d.verdict == "incorrect"
     assert d.score <= 0.35  # the top of the incorrect band
+
+
+def test_code_whose_backward_pass_fails_the_gradient_check_is_never_correct():
+    from dataclasses import replace
+
+    from bot.grading.code_check import CodeCheck
+
+    params = GradingParams(cover_at=0.3, correct_share=0.0)
+    j = judgements([0.9, 0.9, 0.9])
+    wrong = CodeCheck(status="wrong", detail="dW1 does not match the gradient of your loss.", checked=("dW1",))
+    verified = CodeCheck(status="verified", detail="", checked=("dW1", "dW2"))
+    assert decide(replace(j, code=wrong), REQUIRED, params, probs=SURE_CORRECT).verdict == "partial"
+    assert decide(replace(j, code=verified), REQUIRED, params, probs=SURE_CORRECT).verdict == "correct"
+    assert decide(j, REQUIRED, params, probs=SURE_CORRECT).verdict == "correct"

@@ -28,8 +28,8 @@ from knowledge.loader import PACKAGE_DIR
 log = logging.getLogger(__name__)
 
 DATA_DIR = PACKAGE_DIR / "data"  # installed with the package (pyproject: package-data)
-MEMORY_FILES = ("grading_dev.jsonl", "blind_dev.jsonl", "blind_dev2.jsonl", "blind_dev3.jsonl",
-                "blind_dev4.jsonl", "blind_dev5.jsonl", "blind_dev6.jsonl")  # no test file
+MEMORY_FILES = ("grading_dev.jsonl", "blind_dev.jsonl", "blind_dev2.jsonl", "blind_dev3.jsonl", "blind_dev4.jsonl",
+                "blind_dev5.jsonl", "blind_dev6.jsonl", "blind_dev7.jsonl", "blind_dev8.jsonl")  # no test file
 FORMAT = "canonical-text-1"  # how answers become vectors; changing it makes cached memories stale
 NEIGHBOURS = 5  # the label vote reads this many nearest answers ...
 TEMPERATURE = 0.05  # ... weighted by exp(cosine / TEMPERATURE): a closer answer counts far more

@@ -27,7 +27,10 @@ How a grade is made:
      the core is incorrect: a confident wrong claim;
    - an answer far closer to an unrelated question's reference than to its own is never correct
      (fluent text about something else);
-   - an answer that only repeats the question covers no key point.
+   - an answer that only repeats the question covers no key point;
+   - for entries that ask for a NumPy backward pass, code in the answer is run on small random
+     inputs in a restricted interpreter (`bot.grading.code_check`): a backward pass that is not
+     the gradient of the code's own forward pass is never correct.
    The ticks, the feedback and the rules read the same judgements, so they agree.
    The model's inputs are named (bot.grading.features) and every threshold lives in
    bot.grading.thresholds.
@@ -46,6 +49,7 @@ import numpy as np
 
 from bot.domain.errors import EmptyAnswer, UnknownQuestion
 from bot.domain.results import GradeResult, KeyPointResult, MisconceptionHit, Verdict
+from bot.grading.code_check import CodeCheck, check_backprop_code
 from bot.grading.features import JudgeFeatures, MemoryFeatures, VerdictInputs
 from bot.grading.judge import CONTRADICTS, COVERS, strongest_window
 from bot.grading.thresholds import (
@@ -136,6 +140,7 @@ class Judgements:
     stated: np.ndarray  # (M,) bool: the answer states the misconception
     claim_sims: np.ndarray  # (M,) cosine of the answer sentence closest to each claim (shown)
     off_question: float = 0.0  # see GradingParams.off_question (similarity; 0 when unknown)
+    code: CodeCheck | None = None  # the answer's backward pass, run (entries that ask for one)
 
     @classmethod
     def none(cls, k: int, m: int) -> Judgements:
@@ -151,6 +156,7 @@ class Decision:
     contradicted: np.ndarray  # (K,) bool
     stated: np.ndarray  # (M,) bool
     off_question: bool = False  # reads like an answer to another question
+    code: CodeCheck | None = None
 
 
 def required_mask(entry: Entry) -> np.ndarray:
@@ -195,13 +201,16 @@ def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims
     off_question = verdict == "correct" and j.off_question < params.off_question
     # Correct needs a ✓ on a required point: the checklist shown beside the verdict never reads 0.
     too_little = required_share < params.correct_share - 1e-9 or required_share == 0.0
-    if verdict == "correct" and (serious or off_question or too_little):
+    # Code whose backward pass is not the gradient of its own forward pass is not correct,
+    # however right it reads (the rubric: code is judged on what it computes).
+    wrong_code = j.code is not None and j.code.status == "wrong"
+    if verdict == "correct" and (serious or off_question or too_little or wrong_code):
         verdict = "partial"
     if serious and required_share < params.wrong_with_substance:
         verdict = "incorrect"  # a confident wrong claim with too little of the core
     low, high = SCORE_BANDS[verdict]
     score = float(np.clip(probs[0] + 0.5 * probs[1], low, high))
-    return Decision(verdict, score, covered, contradicted, stated, off_question)
+    return Decision(verdict, score, covered, contradicted, stated, off_question, j.code)
 
 
 def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
@@ -222,6 +231,11 @@ def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
         parts.append(f"Careful - this is a common mistake: \"{wrong.claim}\" {wrong.correction}")
     for i in np.flatnonzero(d.contradicted):
         parts.append(f"This part is wrong: the answer contradicts \"{points[i].rstrip('.')}\".")
+    if d.code is not None and d.code.status == "wrong":
+        parts.append(f"I ran your code on small random inputs: {d.code.detail}")
+    elif d.code is not None and d.code.status == "verified":
+        parts.append("I ran your code on small random inputs: its gradients match a numerical "
+                     f"gradient check ({', '.join(d.code.checked)}).")
     required = required_mask(entry)
     missing_required = [points[i] for i in np.flatnonzero(required & ~d.covered & ~d.contradicted)]
     missing_bonus = [points[i] for i in np.flatnonzero(~required & ~d.covered & ~d.contradicted)]
@@ -327,6 +341,8 @@ class Grader:
                     claim_sims = sim.mis_sims
                 j = Judgements(covers=p[:, COVERS], contradicts=p[:, CONTRADICTS], stated=stated,
                                claim_sims=claim_sims, off_question=float(margin))
+            if entry.checks_backprop_code and prep.code and windows:
+                j = replace(j, code=check_backprop_code(prep.text))
             x = self.features(qid, prep, j, sim, mem)  # the model's inputs: the judgements as they are
             if sim is not None and sim.echo_only:  # only repeats the question: it covers nothing
                 j = replace(j, covers=np.zeros_like(j.covers), contradicts=np.zeros_like(j.contradicts))
