@@ -123,7 +123,7 @@ def test_a_wrong_backward_pass_is_not_correct(grader):
     for code in (wrong, TWO_LAYER_CODE.replace("dh = da * (h > 0)", "dh = da * a")):
         result = grader.grade("8.3.43.1", code)
         assert result.verdict != "correct", result.feedback
-        assert "I ran your code on small random inputs" in result.feedback
+        assert "I ran your code: " in result.feedback
 
 
 def test_hints_cap_the_score_not_the_verdict(grader):

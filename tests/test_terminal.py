@@ -159,6 +159,29 @@ def test_continued_lines_and_forget(chat):
     assert "Attempts: 0 (0 correct)" in out
 
 
+def test_a_piped_code_block_is_one_answer_and_its_code_is_run(chat):
+    code, out, _ = chat(
+        "/quiz 8.3.43.1",
+        "```python",
+        "h = X @ W1 + b1",
+        "a = np.maximum(0, h)",
+        "out = a @ W2 + b2",
+        "loss = 0.5 * ((out - y) ** 2).sum()",
+        "dout = out - y",
+        "dW2 = dout @ a.T",  # wrong: the transposes are swapped
+        "da = dout @ W2.T",
+        "dh = da * (h > 0)",
+        "dW1 = X.T @ dh",
+        "```",
+        "/stats",
+    )
+    assert code == 0
+    assert out.count("Saved. Next review") == 1  # the whole block was one answer
+    assert "No question is open" not in out
+    assert "I ran your code: `dW2 = dout @ a.T` fails" in " ".join(out.split())  # rich wraps lines
+    assert not re.search(r"^CORRECT", out, re.MULTILINE)
+
+
 def test_ctrl_c_and_end_of_input_exit_cleanly_with_progress_saved(chat):
     class Interrupting(io.StringIO):
         def readline(self, *args):

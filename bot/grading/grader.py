@@ -213,6 +213,16 @@ def decide(j: Judgements, required: np.ndarray, params: GradingParams, no_claims
     return Decision(verdict, score, covered, contradicted, stated, off_question, j.code)
 
 
+def code_note(check: CodeCheck | None) -> str | None:
+    """What running the answer's code found, in a sentence (None when it was not run or could not be)."""
+    if check is not None and check.status == "wrong":
+        return f"I ran your code: {check.detail}"
+    if check is not None and check.status == "verified":
+        return ("I ran your code on small random inputs: its gradients match a numerical gradient "
+                f"check ({', '.join(check.checked)}).")
+    return None
+
+
 def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
     if no_claims == "dont-know":
         return ("No answer to grade yet. Try the first hint, then say what you think in a sentence "
@@ -231,11 +241,8 @@ def write_feedback(entry: Entry, d: Decision, no_claims: str | None) -> str:
         parts.append(f"Careful - this is a common mistake: \"{wrong.claim}\" {wrong.correction}")
     for i in np.flatnonzero(d.contradicted):
         parts.append(f"This part is wrong: the answer contradicts \"{points[i].rstrip('.')}\".")
-    if d.code is not None and d.code.status == "wrong":
-        parts.append(f"I ran your code on small random inputs: {d.code.detail}")
-    elif d.code is not None and d.code.status == "verified":
-        parts.append("I ran your code on small random inputs: its gradients match a numerical "
-                     f"gradient check ({', '.join(d.code.checked)}).")
+    if (said := code_note(d.code)) is not None:
+        parts.append(said)
     required = required_mask(entry)
     missing_required = [points[i] for i in np.flatnonzero(required & ~d.covered & ~d.contradicted)]
     missing_bonus = [points[i] for i in np.flatnonzero(~required & ~d.covered & ~d.contradicted)]
@@ -367,6 +374,8 @@ class Grader:
         d = decide(j, required_mask(entry), self.params, no_claims=prep.no_claims is not None, probs=probs)
         cap = max(0.0, 1.0 - self.params.hint_cost * max(0, hints_used))
         notes = list(prep.notes)
+        if (said := code_note(d.code)) is not None:  # shown beside the checklist, in every front end
+            notes.append(said)
         if hints_used and d.score > cap:
             notes.append(f"Score capped at {cap:.2f} for {hints_used} hint(s) used.")
         return GradeResult(

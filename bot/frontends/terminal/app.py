@@ -84,7 +84,8 @@ Pasted text is kept whole, newlines included: check it, then press Enter.
 A line starting with ``` opens a code block: Enter adds lines until the closing ```, and
 Enter on that line sends the answer. Up/Down recall earlier input, Ctrl-R searches it,
 Tab completes commands, Ctrl-C clears what you typed, Ctrl-D leaves.
-Piped input is read one line per answer; end a line with \\ to continue it on the next."""
+Piped input is read one line per answer; end a line with \\ to continue it on the next, and
+a ``` code block is read whole, to its closing ```."""
 
 COMMANDS = ["quiz", "hint", "reveal", "skip", "next", "ask", "demo", "review", "stats", "topics",
             "forget", "help", "quit"]
@@ -253,16 +254,32 @@ def _editor_lines(runner: asyncio.Runner, editor: LineEditor) -> Iterator[str]:
         yield text
 
 
+FENCE = "```"  # opens and closes a code block (as in the line editor)
+
+
 def _read_lines(stdin: TextIO) -> Iterator[str]:
-    """Piped input: logical lines until end of input; a trailing backslash continues a line."""
+    """Piped input: logical lines until end of input; a trailing backslash continues a line, and a
+    ``` code block (to its closing ```) is one answer with its line breaks, as in the editor."""
     pending: list[str] = []
+    block: list[str] | None = None  # the lines of an open ``` block
     while True:
         raw = stdin.readline()
         if raw == "":
+            if block is not None:
+                pending.append("\n".join(block))
             if pending:
                 yield " ".join(pending)
             return
         raw = raw.rstrip("\r\n")
+        if block is not None:
+            block.append(raw)
+            if raw.lstrip().startswith(FENCE):
+                yield " ".join([*pending, "\n".join(block)])
+                pending, block = [], None
+            continue
+        if raw.lstrip().startswith(FENCE) and raw.count(FENCE) == 1:
+            block = [raw]
+            continue
         if raw.endswith("\\"):
             pending.append(raw[:-1].rstrip())
             continue
