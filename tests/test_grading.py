@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bot.domain.errors import EmptyAnswer, UnknownQuestion
+from tests.numpy_answers import TWO_LAYER_SOFTMAX
 
 RANK = {"incorrect": 0, "partial": 1, "correct": 2}
 
@@ -16,25 +17,7 @@ ZERO_INIT_GOOD = (
     "symmetry. Biases can still start at zero."
 )
 
-TWO_LAYER_CODE = """```python
-# forward
-h = X @ W1 + b1
-a = np.maximum(0, h)
-scores = a @ W2 + b2
-scores -= scores.max(axis=1, keepdims=True)
-p = np.exp(scores) / np.exp(scores).sum(axis=1, keepdims=True)
-loss = -np.log(p[np.arange(N), y]).mean()
-# backward
-dscores = p.copy()
-dscores[np.arange(N), y] -= 1
-dscores /= N
-dW2 = a.T @ dscores
-db2 = dscores.sum(axis=0)
-da = dscores @ W2.T
-dh = da * (h > 0)
-dW1 = X.T @ dh
-db1 = dh.sum(axis=0)
-```"""
+TWO_LAYER_CODE = "```python\n" + TWO_LAYER_SOFTMAX + "```"
 
 
 def test_a_full_paraphrase_is_correct(grader):
