@@ -86,6 +86,17 @@ def test_the_judge_tells_covers_from_unrelated_and_contradicts(judges):
     assert [LABELS[i] for i in probs.argmax(axis=1)] == ["covers", "unrelated", "contradicts"]
 
 
+@pytest.mark.xfail(strict=True, reason="known gap (issue 11): the shipped model judges 276 of 337 key points as "
+                   "contradicting their own text; its training data shows a target's wording almost only in "
+                   "minimal-edit contradictions (README, ninth session)")
+def test_a_key_point_stated_in_its_own_words_is_covered(kb, judges):
+    points = [k for e in kb.entries.values() for k in e.key_point_texts]
+    probs = judges[1].probabilities([(k, k) for k in points])
+    assert (probs.argmax(axis=1) == LABELS.index("covers")).mean() >= 0.95
+    lower = judges[1].probabilities([(k, k.lower().rstrip(".")) for k in points])
+    assert (lower.argmax(axis=1) == LABELS.index("covers")).mean() >= 0.9
+
+
 def test_long_answers_are_judged_in_windows(judges):
     judge = judges[1]
     filler = [f"Sentence number {i} talks about data loading and logging." for i in range(40)]
